@@ -1,0 +1,48 @@
+# Two commands for a fresh machine: `make run` and `make test`.
+# uv is bootstrapped into .tools/ with pip when it is not on PATH; the project
+# environment lives in .venv and is pinned by the committed uv.lock.
+
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+VENV_BIN := .venv/bin
+
+.PHONY: run test setup lint typecheck unit browser migrations clean
+
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	UV_PYTHON_DOWNLOADS=never $(UV) sync --frozen
+	touch $@
+
+setup: .venv/.synced
+
+# Debian's chromium drives the hosted-page tests (Playwright cannot download browsers here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian chromium for browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || sudo sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null'; }
+
+run: setup
+	$(VENV_BIN)/seatbill serve
+
+lint: setup
+	$(VENV_BIN)/ruff check seatbill tests bench
+	$(VENV_BIN)/ruff format --check seatbill tests bench
+
+typecheck: setup
+	$(VENV_BIN)/mypy seatbill
+
+unit: setup browser
+	$(VENV_BIN)/pytest
+
+test: lint typecheck unit
+
+# Regenerate the aerich migrations for every supported database after a model change.
+migrations: setup
+	$(VENV_BIN)/seatbill makemigrations $(or $(NAME),update)
+
+clean:
+	rm -rf .venv .tools .mypy_cache .ruff_cache .pytest_cache
