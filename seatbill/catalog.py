@@ -1,0 +1,522 @@
+"""The plans catalog: what a workspace can buy, read from ``plans.toml``.
+
+A plan has, per billing interval, an optional base price (quantity 1) and a seat price
+(quantity = seats). Each price points at a Stripe price, by id or by ``lookup_key``, and
+carries the amounts needed to quote it offline; the math itself lives in
+:mod:`seatbill.pricing`. Loading validates the whole file and fails with a
+:class:`CatalogError` that names the offending field, e.g.
+``plans.pro.month.seat.tiers[2].up_to: must be greater than 10``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal, TypeVar, cast
+
+from seatbill.pricing import Tier, TiersMode, price_amount, validate_tiers
+
+__all__ = [
+    "Catalog",
+    "CatalogError",
+    "Interval",
+    "Plan",
+    "PlanPrice",
+    "PriceMatch",
+    "PriceRef",
+    "PriceRole",
+    "SeatDecrease",
+    "SeatMode",
+    "default_catalog_path",
+    "load_catalog",
+    "parse_catalog",
+]
+
+
+class SeatMode(StrEnum):
+    """How the seat quantity is decided."""
+
+    AUTO = "auto"  # Stripe quantity follows billable members
+    LICENSED = "licensed"  # the buyer chooses the quantity, never below billable members
+
+
+class Interval(StrEnum):
+    """Billing interval of a price; a subscription never mixes them."""
+
+    MONTH = "month"
+    YEAR = "year"
+
+
+class SeatDecrease(StrEnum):
+    """When a seat decrease takes effect."""
+
+    PERIOD_END = "period_end"  # at the next period start, no credit (subscription schedule)
+    PRORATE = "prorate"  # at once, with a prorated credit
+
+
+PriceRole = Literal["base", "seat"]
+
+_TIERS_MODES: tuple[TiersMode, ...] = ("graduated", "volume")
+
+
+class CatalogError(ValueError):
+    """The catalog file is invalid; ``field`` is the dotted path of the culprit."""
+
+    def __init__(self, field: str, reason: str, *, source: str | None = None) -> None:
+        self.field = field
+        self.reason = reason
+        self.source = source
+        located = f"{field}: {reason}" if field else reason
+        super().__init__(f"{source}: {located}" if source else located)
+
+
+@dataclass(frozen=True)
+class PriceRef:
+    """One Stripe price (by id or lookup key) and the amounts to quote it."""
+
+    currency: str
+    price_id: str | None = None
+    lookup_key: str | None = None
+    unit_amount: int | None = None
+    tiers: tuple[Tier, ...] = ()
+    tiers_mode: TiersMode | None = None
+
+    def __post_init__(self) -> None:
+        if (self.price_id is None) == (self.lookup_key is None):
+            raise ValueError("a price needs exactly one of price_id and lookup_key")
+        if (self.unit_amount is None) == (not self.tiers):
+            raise ValueError("a price needs exactly one of unit_amount and tiers")
+        if self.tiers and self.tiers_mode is None:
+            raise ValueError("a tiered price needs tiers_mode")
+
+    @property
+    def reference(self) -> str:
+        """The Stripe price id, or else the lookup key."""
+        return cast(str, self.price_id or self.lookup_key)
+
+    @property
+    def is_tiered(self) -> bool:
+        return bool(self.tiers)
+
+    def amount(self, quantity: int) -> int:
+        """What Stripe charges for ``quantity`` units of this price, in minor units."""
+        return price_amount(
+            quantity, unit_amount=self.unit_amount, tiers=self.tiers, tiers_mode=self.tiers_mode
+        )
+
+
+@dataclass(frozen=True)
+class PlanPrice:
+    """A plan's prices for one interval: optional base (quantity 1) plus seats."""
+
+    interval: Interval
+    seat: PriceRef
+    base: PriceRef | None = None
+
+    @property
+    def currency(self) -> str:
+        return self.seat.currency
+
+    @property
+    def base_amount(self) -> int | None:
+        """The base price for one period, or None when the plan has no base price."""
+        return None if self.base is None else self.base.amount(1)
+
+    def quote(self, seats: int) -> int:
+        """Total per interval in minor units for ``seats`` seats, before tax and discounts."""
+        if seats < 0:
+            raise ValueError("seats must not be negative")
+        return (self.base_amount or 0) + self.seat.amount(seats)
+
+
+@dataclass(frozen=True)
+class Plan:
+    key: str
+    name: str
+    description: str
+    features: tuple[str, ...]
+    seat_mode: SeatMode
+    prices: tuple[PlanPrice, ...]  # month before year, at least one
+    max_seats: int | None = None
+    # Auto plans always prorate decreases (design section 2); this is a licensed-plan setting.
+    seat_decrease: SeatDecrease = SeatDecrease.PERIOD_END
+
+    @property
+    def intervals(self) -> tuple[Interval, ...]:
+        return tuple(price.interval for price in self.prices)
+
+    def price(self, interval: Interval | str) -> PlanPrice | None:
+        for plan_price in self.prices:
+            if plan_price.interval == interval:
+                return plan_price
+        return None
+
+
+@dataclass(frozen=True)
+class PriceMatch:
+    """Where a Stripe price sits in the catalog."""
+
+    plan: Plan
+    interval: Interval
+    role: PriceRole
+
+
+@dataclass(frozen=True)
+class Catalog:
+    plans: tuple[Plan, ...]  # in file order
+    _by_key: Mapping[str, Plan] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_key", {plan.key: plan for plan in self.plans})
+
+    def get(self, key: str) -> Plan | None:
+        return self._by_key.get(key)
+
+    def price_refs(self) -> Iterator[tuple[PriceMatch, PriceRef]]:
+        """Every price in the catalog, e.g. to resolve lookup keys with Stripe at start-up."""
+        for plan in self.plans:
+            for plan_price in plan.prices:
+                if plan_price.base is not None:
+                    yield PriceMatch(plan, plan_price.interval, "base"), plan_price.base
+                yield PriceMatch(plan, plan_price.interval, "seat"), plan_price.seat
+
+    def match_price(
+        self, *, price_id: str | None = None, lookup_key: str | None = None
+    ) -> PriceMatch | None:
+        """The plan, interval and role of a Stripe price, matched by id or lookup key."""
+        for match, ref in self.price_refs():
+            if (price_id is not None and ref.price_id == price_id) or (
+                lookup_key is not None and ref.lookup_key == lookup_key
+            ):
+                return match
+        return None
+
+
+def default_catalog_path() -> Path:
+    """The bundled plans.toml: the repository's in a checkout, the wheel's otherwise."""
+    package_dir = Path(__file__).resolve().parent
+    checkout_file = package_dir.parent / "plans.toml"
+    if checkout_file.is_file():
+        return checkout_file
+    return package_dir / "plans.toml"
+
+
+def load_catalog(path: str | Path) -> Catalog:
+    """Read and validate a catalog file; raises CatalogError naming the bad field."""
+    source = str(path)
+    try:
+        with open(path, "rb") as file:
+            data = tomllib.load(file)
+    except OSError as exc:
+        raise CatalogError(
+            "", f"cannot read catalog: {exc.strerror or exc}", source=source
+        ) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError("", f"invalid TOML: {exc}", source=source) from exc
+    return parse_catalog(data, source=source)
+
+
+def parse_catalog(data: Mapping[str, object], *, source: str | None = None) -> Catalog:
+    """Validate an already-parsed catalog document (the TOML as a dict)."""
+    try:
+        return _parse_catalog(data)
+    except CatalogError as exc:
+        if source is None:
+            raise
+        raise CatalogError(exc.field, exc.reason, source=source) from None
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+_PLAN_KEY = re.compile(r"[a-z0-9][a-z0-9_-]*")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_CURRENCY = re.compile(r"[a-z]{3}")
+_PLAN_FIELDS = ("name", "description", "features", "seat_mode", "max_seats", "seat_decrease")
+_INTERVAL_FIELDS = ("base", "seat")
+_PRICE_FIELDS = ("price", "lookup_key", "currency", "unit_amount", "tiers_mode", "tiers")
+_TIER_FIELDS = ("up_to", "unit_amount", "flat_amount")
+_TIER_MESSAGE = re.compile(r"tier (\d+): (.*)")
+_MISSING = object()
+_Choice = TypeVar("_Choice", bound=StrEnum)
+
+
+def _join(path: str, key: str) -> str:
+    shown = key if _BARE_KEY.fullmatch(key) else '"' + key.replace('"', '\\"') + '"'
+    return f"{path}.{shown}" if path else shown
+
+
+def _type_name(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a float"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+def _table(value: object, path: str, allowed: Sequence[str]) -> dict[str, object]:
+    if not isinstance(value, dict):
+        raise CatalogError(path, f"must be a table, not {_type_name(value)}")
+    table = cast(dict[str, object], value)
+    for key in table:
+        if key not in allowed:
+            raise CatalogError(
+                _join(path, key), f"unknown key (expected one of: {', '.join(allowed)})"
+            )
+    return table
+
+
+def _required(table: Mapping[str, object], path: str, key: str) -> object:
+    value = table.get(key, _MISSING)
+    if value is _MISSING:
+        raise CatalogError(_join(path, key), "missing required field")
+    return value
+
+
+def _string(value: object, path: str) -> str:
+    if not isinstance(value, str):
+        raise CatalogError(path, f"must be a string, not {_type_name(value)}")
+    return value
+
+
+def _non_empty_string(value: object, path: str) -> str:
+    text = _string(value, path)
+    if not text.strip():
+        raise CatalogError(path, "must not be empty")
+    return text
+
+
+def _integer(value: object, path: str, *, minimum: int) -> int:
+    # TOML booleans are Python bools, which are ints: refuse them explicitly.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise CatalogError(path, f"must be an integer, not {_type_name(value)}")
+    if value < minimum:
+        reason = "must not be negative" if minimum == 0 else f"must be at least {minimum}"
+        raise CatalogError(path, reason)
+    return value
+
+
+def _amount(value: object, path: str) -> int:
+    if isinstance(value, float):
+        raise CatalogError(path, "must be an integer amount in minor units (cents), not a float")
+    return _integer(value, path, minimum=0)
+
+
+def _choice(value: object, path: str, enum: type[_Choice]) -> _Choice:
+    text = _string(value, path)
+    try:
+        return enum(text)
+    except ValueError:
+        expected = " or ".join(f'"{member.value}"' for member in enum)
+        raise CatalogError(path, f'unknown value "{text}" (expected {expected})') from None
+
+
+def _parse_catalog(data: Mapping[str, object]) -> Catalog:
+    document = _table(dict(data), "", ("plans",))
+    plans_table = _table_any_keys(_required(document, "", "plans"), "plans")
+    if not plans_table:
+        raise CatalogError("plans", "must define at least one plan")
+    plans = tuple(_parse_plan(key, value) for key, value in plans_table.items())
+    _check_unique_prices(plans)
+    return Catalog(plans=plans)
+
+
+def _table_any_keys(value: object, path: str) -> dict[str, object]:
+    if not isinstance(value, dict):
+        raise CatalogError(path, f"must be a table, not {_type_name(value)}")
+    return cast(dict[str, object], value)
+
+
+def _parse_plan(key: str, value: object) -> Plan:
+    path = _join("plans", key)
+    if not _PLAN_KEY.fullmatch(key):
+        raise CatalogError(path, "plan key must be lowercase letters, digits, '-' or '_'")
+    raw = _table_any_keys(value, path)
+    intervals = [member.value for member in Interval]
+    for name, item in raw.items():
+        if name in intervals or name in _PLAN_FIELDS:
+            continue
+        if isinstance(item, dict):
+            raise CatalogError(_join(path, name), 'unknown interval (expected "month" or "year")')
+        raise CatalogError(
+            _join(path, name),
+            f"unknown key (expected one of: {', '.join((*_PLAN_FIELDS, *intervals))})",
+        )
+
+    name = _non_empty_string(_required(raw, path, "name"), _join(path, "name"))
+    description = _string(_required(raw, path, "description"), _join(path, "description"))
+    features_path = _join(path, "features")
+    features_raw = _required(raw, path, "features")
+    if not isinstance(features_raw, list):
+        raise CatalogError(features_path, f"must be an array, not {_type_name(features_raw)}")
+    features = tuple(
+        _non_empty_string(item, f"{features_path}[{index}]")
+        for index, item in enumerate(features_raw)
+    )
+    seat_mode = _choice(_required(raw, path, "seat_mode"), _join(path, "seat_mode"), SeatMode)
+
+    max_seats = None
+    if "max_seats" in raw:
+        max_seats = _integer(raw["max_seats"], _join(path, "max_seats"), minimum=1)
+
+    seat_decrease = SeatDecrease.PERIOD_END
+    if "seat_decrease" in raw:
+        decrease_path = _join(path, "seat_decrease")
+        seat_decrease = _choice(raw["seat_decrease"], decrease_path, SeatDecrease)
+        if seat_mode is SeatMode.AUTO:
+            raise CatalogError(
+                decrease_path,
+                'only applies to seat_mode "licensed" (auto plans always prorate decreases)',
+            )
+    if seat_mode is SeatMode.AUTO:
+        seat_decrease = SeatDecrease.PRORATE
+
+    prices = tuple(
+        _parse_plan_price(interval, raw[interval.value], _join(path, interval.value))
+        for interval in Interval
+        if interval.value in raw
+    )
+    if not prices:
+        raise CatalogError(path, 'must define at least one interval ("month" or "year")')
+
+    return Plan(
+        key=key,
+        name=name,
+        description=description,
+        features=features,
+        seat_mode=seat_mode,
+        prices=prices,
+        max_seats=max_seats,
+        seat_decrease=seat_decrease,
+    )
+
+
+def _parse_plan_price(interval: Interval, value: object, path: str) -> PlanPrice:
+    raw = _table(value, path, _INTERVAL_FIELDS)
+    seat = _parse_price(_required(raw, path, "seat"), _join(path, "seat"))
+    base = None
+    if "base" in raw:
+        base_path = _join(path, "base")
+        base = _parse_price(raw["base"], base_path)
+        if base.currency != seat.currency:
+            raise CatalogError(
+                _join(base_path, "currency"),
+                f'"{base.currency}" differs from the seat price currency "{seat.currency}"'
+                " (a subscription bills in one currency)",
+            )
+    return PlanPrice(interval=interval, seat=seat, base=base)
+
+
+def _parse_price(value: object, path: str) -> PriceRef:
+    raw = _table(value, path, _PRICE_FIELDS)
+
+    has_id, has_key = "price" in raw, "lookup_key" in raw
+    if has_id == has_key:
+        reason = "give either" if not has_id else "give only one of"
+        raise CatalogError(path, f'{reason} "price" (a Stripe price id) or "lookup_key"')
+    price_id = lookup_key = None
+    if has_id:
+        price_id = _non_empty_string(raw["price"], _join(path, "price"))
+        if not price_id.startswith("price_"):
+            raise CatalogError(
+                _join(path, "price"), 'must be a Stripe price id ("price_..."); use lookup_key'
+            )
+    else:
+        lookup_key = _non_empty_string(raw["lookup_key"], _join(path, "lookup_key"))
+        if len(lookup_key) > 200:
+            raise CatalogError(_join(path, "lookup_key"), "must be at most 200 characters")
+
+    currency_path = _join(path, "currency")
+    currency = _string(_required(raw, path, "currency"), currency_path)
+    if not _CURRENCY.fullmatch(currency):
+        raise CatalogError(currency_path, "must be a lowercase three-letter ISO code, e.g. usd")
+
+    has_unit, has_tiers = "unit_amount" in raw, "tiers" in raw
+    if has_unit == has_tiers:
+        reason = "give either" if not has_unit else "give only one of"
+        raise CatalogError(path, f'{reason} "unit_amount" or "tiers" (with "tiers_mode")')
+    if has_unit:
+        if "tiers_mode" in raw:
+            raise CatalogError(_join(path, "tiers_mode"), 'only applies with "tiers"')
+        unit_amount = _amount(raw["unit_amount"], _join(path, "unit_amount"))
+        return PriceRef(currency, price_id, lookup_key, unit_amount=unit_amount)
+
+    mode_path = _join(path, "tiers_mode")
+    mode = _string(_required(raw, path, "tiers_mode"), mode_path)
+    if mode not in _TIERS_MODES:
+        raise CatalogError(mode_path, f'unknown value "{mode}" (expected "graduated" or "volume")')
+    tiers = _parse_tiers(raw["tiers"], _join(path, "tiers"))
+    return PriceRef(currency, price_id, lookup_key, tiers=tiers, tiers_mode=mode)
+
+
+def _parse_tiers(value: object, path: str) -> tuple[Tier, ...]:
+    if not isinstance(value, list):
+        raise CatalogError(path, f"must be an array of tables, not {_type_name(value)}")
+    if not value:
+        raise CatalogError(path, "must not be empty")
+    tiers = tuple(_parse_tier(item, f"{path}[{index}]") for index, item in enumerate(value))
+    try:
+        validate_tiers(tiers)
+    except ValueError as exc:
+        raise _tier_error(path, len(tiers), str(exc)) from None
+    return tiers
+
+
+def _parse_tier(value: object, path: str) -> Tier:
+    raw = _table(value, path, _TIER_FIELDS)
+    up_to_path = _join(path, "up_to")
+    up_to_raw = _required(raw, path, "up_to")
+    up_to: int | None
+    if up_to_raw == "inf":
+        up_to = None
+    elif isinstance(up_to_raw, str):
+        raise CatalogError(up_to_path, f'must be a positive integer or "inf", not "{up_to_raw}"')
+    else:
+        up_to = _integer(up_to_raw, up_to_path, minimum=1)
+    if "unit_amount" not in raw and "flat_amount" not in raw:
+        raise CatalogError(path, 'needs "unit_amount" or "flat_amount" (or both)')
+    unit_amount = _amount(raw.get("unit_amount", 0), _join(path, "unit_amount"))
+    flat_amount = _amount(raw.get("flat_amount", 0), _join(path, "flat_amount"))
+    return Tier(up_to=up_to, unit_amount=unit_amount, flat_amount=flat_amount)
+
+
+def _tier_error(path: str, count: int, message: str) -> CatalogError:
+    """Re-home a pricing.validate_tiers message ("tier 3: ...") onto the tier's field path."""
+    index = count - 1  # messages without a tier number are about the last tier
+    match = _TIER_MESSAGE.fullmatch(message)
+    if match:
+        index, message = int(match.group(1)) - 1, match.group(2)
+    tier_path = f"{path}[{index}]"
+    if "up_to" in message:
+        return CatalogError(_join(tier_path, "up_to"), message.removeprefix("up_to ").strip())
+    return CatalogError(tier_path, message)
+
+
+def _check_unique_prices(plans: Sequence[Plan]) -> None:
+    # One Stripe price must map back to one plan/interval/role when webhooks report it.
+    seen: dict[tuple[str, str], str] = {}
+    for plan in plans:
+        for plan_price in plan.prices:
+            for role, ref in (("base", plan_price.base), ("seat", plan_price.seat)):
+                if ref is None:
+                    continue
+                field_name = "price" if ref.price_id is not None else "lookup_key"
+                where = f"plans.{plan.key}.{plan_price.interval.value}.{role}"
+                identity = (field_name, ref.reference)
+                if identity in seen:
+                    raise CatalogError(
+                        f"{where}.{field_name}",
+                        f'"{ref.reference}" is already used by {seen[identity]}',
+                    )
+                seen[identity] = where
