@@ -1,0 +1,112 @@
+"""The Starlette application: routes, limits and the ORM lifespan. Nothing runs on import."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+from typing import Any
+
+from graphql import GraphQLError
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.extensions import MaskErrors
+from tortoise import Tortoise, connections
+
+from seatbill.auth import TokenVerifier
+from seatbill.catalog import Catalog, default_catalog_path, load_catalog
+from seatbill.config import Settings
+from seatbill.db import tortoise_config
+from seatbill.limits import BodySizeLimit
+from seatbill.schema import build_schema
+from seatbill.schema.context import Context
+
+log = logging.getLogger("seatbill")
+
+
+def _is_unexpected(error: GraphQLError) -> bool:
+    """Mask errors the code did not raise on purpose; they may carry internals."""
+    original = error.original_error
+    if original is None or isinstance(original, GraphQLError):
+        return False
+    log.error("unhandled error in %s", error.path, exc_info=original)
+    return True
+
+
+class GraphQLApp(GraphQL[Context, None]):
+    def __init__(self, settings: Settings, catalog: Catalog) -> None:
+        schema = build_schema(
+            settings,
+            [
+                partial(
+                    MaskErrors,
+                    should_mask_error=_is_unexpected,
+                    error_message="Internal server error",
+                )
+            ],
+        )
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if settings.graphiql else None,
+            allow_queries_via_get=False,
+        )
+        self.settings = settings
+        self.catalog = catalog
+        self.verifier = TokenVerifier(settings)
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        assert isinstance(request, Request)
+        return Context(
+            request=request, settings=self.settings, verifier=self.verifier, catalog=self.catalog
+        )
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    try:
+        await connections.get("default").execute_query("SELECT 1")
+    except Exception:
+        log.warning("readiness check: database unreachable", exc_info=True)
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok"})
+
+
+def create_app(settings: Settings | None = None, catalog: Catalog | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    catalog = catalog or load_catalog(settings.plans_path or default_catalog_path())
+    graphql = GraphQLApp(settings, catalog)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        # Global fallback: request tasks do not inherit the lifespan task's context.
+        await Tortoise.init(
+            config=tortoise_config(settings.database_url), _enable_global_fallback=True
+        )
+        try:
+            yield {}
+        finally:
+            await Tortoise.close_connections()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.catalog = catalog
+    return app

@@ -1,0 +1,130 @@
+"""Settings from the environment, checked once at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+DEV_JWT_SECRET = "seatbill-development-secret-do-not-use-in-production"
+DEFAULT_DATABASE_URL = "sqlite://seatbill.sqlite3"
+
+
+class ConfigError(Exception):
+    """A bad setting; the message is one line naming the variable."""
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name}: expected true or false, got {raw!r}")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: expected a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}: must be between {low} and {high}, got {value}")
+    return value
+
+
+def _url(env: Mapping[str, str], name: str, schemes: set[str]) -> str | None:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in schemes or not parts.netloc:
+        raise ConfigError(f"{name}: expected an {'/'.join(sorted(schemes))} URL, got {raw!r}")
+    return raw.rstrip("/")
+
+
+def _database_url(env: Mapping[str, str]) -> str:
+    raw = env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    scheme = raw.split("://", 1)[0] if "://" in raw else ""
+    if scheme == "postgresql":
+        raw = "postgres" + raw[len("postgresql") :]
+        scheme = "postgres"
+    if scheme not in {"sqlite", "postgres"}:
+        raise ConfigError(
+            f"DATABASE_URL: expected sqlite://PATH or postgres://USER@HOST:PORT/DB, got {scheme or raw!r}"
+        )
+    if scheme == "postgres" and not urlsplit(raw).path.strip("/"):
+        raise ConfigError("DATABASE_URL: the PostgreSQL URL names no database")
+    return raw
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str = DEFAULT_DATABASE_URL
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_jwks_url: str | None = None
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+    plans_path: Path | None = None
+    public_url: str = "http://127.0.0.1:8000"
+    graphiql: bool = True
+    max_body_bytes: int = 1_000_000
+    max_query_depth: int = 10
+    max_query_tokens: int = 2000
+    max_query_aliases: int = 30
+    invitation_ttl_days: int = 7
+    dev_defaults: tuple[str, ...] = field(default=())
+
+    @property
+    def dialect(self) -> str:
+        return "postgres" if self.database_url.startswith("postgres") else "sqlite"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        dev: list[str] = []
+        host = env.get("HOST") or "127.0.0.1"
+        port = _int(env, "PORT", 8000, 0, 65535)
+        database_url = _database_url(env)
+        if not env.get("DATABASE_URL"):
+            dev.append(f"DATABASE_URL={DEFAULT_DATABASE_URL} (embedded SQLite)")
+        jwks = _url(env, "JWT_JWKS_URL", {"http", "https"})
+        secret = env.get("JWT_SECRET") or ""
+        if not secret:
+            if jwks is None:
+                dev.append("JWT_SECRET (a published development secret)")
+            secret = DEV_JWT_SECRET
+        elif len(secret) < 16:
+            raise ConfigError("JWT_SECRET: must be at least 16 characters")
+        plans_raw = env.get("SEATBILL_PLANS")
+        plans_path = Path(plans_raw) if plans_raw else None
+        if plans_path is not None and not plans_path.is_file():
+            raise ConfigError(f"SEATBILL_PLANS: no such file {plans_raw!r}")
+        public_url = _url(env, "PUBLIC_URL", {"http", "https"})
+        if public_url is None:
+            public_url = f"http://{host}:{port}"
+            dev.append(f"PUBLIC_URL={public_url}")
+        return cls(
+            host=host,
+            port=port,
+            database_url=database_url,
+            jwt_secret=secret,
+            jwt_jwks_url=jwks,
+            jwt_audience=env.get("JWT_AUDIENCE") or None,
+            jwt_issuer=env.get("JWT_ISSUER") or None,
+            plans_path=plans_path,
+            public_url=public_url,
+            graphiql=_bool(env, "GRAPHIQL", True),
+            max_body_bytes=_int(env, "MAX_BODY_BYTES", 1_000_000, 1024, 100_000_000),
+            dev_defaults=tuple(dev),
+        )

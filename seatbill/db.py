@@ -1,0 +1,90 @@
+"""Database wiring: Tortoise config, and aerich migrations kept per dialect.
+
+aerich writes dialect-specific SQL, so ``migrations/sqlite`` and ``migrations/postgres``
+each hold a full migration set generated from the same models.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from aerich import Command
+from tortoise import Tortoise
+
+MODEL_MODULES = ["seatbill.models", "aerich.models"]
+DIALECTS = ("sqlite", "postgres")
+# A database URL per dialect for generating migrations offline (aerich does not connect).
+_OFFLINE_URLS = {
+    "sqlite": "sqlite://:memory:",
+    "postgres": "postgres://offline@127.0.0.1:1/offline",
+}
+
+
+def migrations_root() -> Path:
+    return Path(__file__).resolve().parent.parent / "migrations"
+
+
+def dialect_of(database_url: str) -> str:
+    return "postgres" if database_url.startswith("postgres") else "sqlite"
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    return {
+        "connections": {"default": database_url},
+        "apps": {"models": {"models": MODEL_MODULES, "default_connection": "default"}},
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def migrate(database_url: str, location: Path | None = None) -> list[str]:
+    """Apply every migration the database has not seen; returns the applied file names."""
+    folder = location or migrations_root() / dialect_of(database_url)
+    config = tortoise_config(database_url)
+    command = Command(config, app="models", location=str(folder))
+    await Tortoise.init(config=config)
+    await command.init()
+    try:
+        return await command.upgrade(run_in_transaction=True)
+    finally:
+        await Tortoise.close_connections()
+
+
+async def pending_model_changes(dialect: str, location: Path | None = None) -> bool:
+    """True when the models differ from what the dialect's migration set builds."""
+    source = (location or migrations_root()) / dialect
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = Path(tmp) / dialect
+        shutil.copytree(source, scratch)
+        config = tortoise_config(_OFFLINE_URLS[dialect])
+        command = Command(config, app="models", location=str(scratch))
+        await Tortoise.init(config=config)
+        await command.init(offline=True)
+        try:
+            created = await command.migrate("check", no_input=True, offline=True)
+        finally:
+            await Tortoise.close_connections()
+        return bool(created)
+
+
+async def make_migrations(name: str) -> dict[str, str]:
+    """Generate the next migration for every dialect from the current models."""
+    written: dict[str, str] = {}
+    for dialect in DIALECTS:
+        folder = migrations_root() / dialect
+        config = tortoise_config(_OFFLINE_URLS[dialect])
+        command = Command(config, app="models", location=str(folder))
+        await Tortoise.init(config=config)
+        try:
+            if not (folder / "models").exists():
+                await command.init_migrations(safe=True)
+                written[dialect] = "init"
+            else:
+                await command.init(offline=True)
+                written[dialect] = await command.migrate(name, no_input=True, offline=True)
+        finally:
+            await Tortoise.close_connections()
+    return written

@@ -1,0 +1,1 @@
+"""Thin resolvers: check the viewer, call a service, map the result."""

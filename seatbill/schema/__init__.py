@@ -1,0 +1,84 @@
+"""The GraphQL schema: types, inputs, payloads, and the root Query and Mutation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import partial
+
+import strawberry
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+from strawberry.types import Info
+
+from seatbill.config import Settings
+from seatbill.resolvers import members as member_resolvers
+from seatbill.resolvers import workspaces as workspace_resolvers
+from seatbill.schema.context import Context
+from seatbill.schema.payloads import (
+    DeleteWorkspacePayload,
+    InvitationPayload,
+    LeaveWorkspacePayload,
+    MemberPayload,
+    RemoveMemberPayload,
+    WorkspacePayload,
+)
+from seatbill.schema.plans import Plan
+from seatbill.schema.types import User, Workspace
+
+
+@strawberry.type
+class Query:
+    me: User = strawberry.field(resolver=workspace_resolvers.me)
+    workspaces: list[Workspace] = strawberry.field(resolver=workspace_resolvers.list_workspaces)
+    workspace: Workspace | None = strawberry.field(
+        resolver=workspace_resolvers.workspace, description="Null unless you are a member."
+    )
+
+    @strawberry.field(description="The plans on offer.")
+    def plans(self, info: Info[Context, None]) -> list[Plan]:
+        return [Plan.of(plan) for plan in info.context.catalog.plans]
+
+
+@strawberry.type
+class Mutation:
+    create_workspace: WorkspacePayload = strawberry.mutation(
+        resolver=workspace_resolvers.create_workspace
+    )
+    delete_workspace: DeleteWorkspacePayload = strawberry.mutation(
+        resolver=workspace_resolvers.delete_workspace
+    )
+    invite_member: InvitationPayload = strawberry.mutation(resolver=member_resolvers.invite_member)
+    accept_invitation: MemberPayload = strawberry.mutation(
+        resolver=member_resolvers.accept_invitation
+    )
+    revoke_invitation: InvitationPayload = strawberry.mutation(
+        resolver=member_resolvers.revoke_invitation
+    )
+    remove_member: RemoveMemberPayload = strawberry.mutation(
+        resolver=member_resolvers.remove_member
+    )
+    leave_workspace: LeaveWorkspacePayload = strawberry.mutation(
+        resolver=member_resolvers.leave_workspace
+    )
+    change_member_role: MemberPayload = strawberry.mutation(
+        resolver=member_resolvers.change_member_role
+    )
+
+
+def build_schema(
+    settings: Settings, extra_extensions: Sequence[Callable[[], SchemaExtension]] = ()
+) -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=[
+            partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
+            partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
+            partial(MaxAliasesLimiter, max_alias_count=settings.max_query_aliases),
+            *extra_extensions,
+        ],
+    )

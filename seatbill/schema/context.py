@@ -1,0 +1,36 @@
+"""Per-request GraphQL context: the viewer (verified lazily) and the request's dataloaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from graphql import GraphQLError
+from starlette.requests import Request
+
+from seatbill.auth import AuthError, TokenVerifier
+from seatbill.catalog import Catalog
+from seatbill.config import Settings
+from seatbill.models import User
+from seatbill.schema.loaders import Loaders
+from seatbill.services import workspaces
+
+
+@dataclass
+class Context:
+    request: Request
+    settings: Settings
+    verifier: TokenVerifier
+    catalog: Catalog
+    loaders: Loaders = field(default_factory=Loaders)
+    _viewer: User | None = None
+
+    async def viewer(self) -> User:
+        """The authenticated user, upserted from the token's claims once per request."""
+        if self._viewer is None:
+            try:
+                claims = await self.verifier.verify(self.request.headers.get("authorization"))
+            except AuthError as exc:
+                raise GraphQLError(str(exc), extensions={"code": "UNAUTHENTICATED"}) from None
+            self._viewer = await workspaces.upsert_user(claims)
+            self.loaders.viewer_id = self._viewer.id
+        return self._viewer

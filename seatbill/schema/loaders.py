@@ -1,0 +1,61 @@
+"""Dataloaders: one SQL query per kind of thing a request lists, however many there are."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+
+from strawberry.dataloader import DataLoader
+
+from seatbill.models import Invitation, InvitationStatus, Membership, User
+from seatbill.services import seats
+
+
+async def _users(ids: Sequence[uuid.UUID]) -> list[User | None]:
+    found = {user.id: user for user in await User.filter(id__in=list(ids))}
+    return [found.get(i) for i in ids]
+
+
+async def _members(workspace_ids: Sequence[uuid.UUID]) -> list[list[Membership]]:
+    grouped: dict[uuid.UUID, list[Membership]] = defaultdict(list)
+    rows = await Membership.filter(workspace_id__in=list(workspace_ids)).order_by("joined_at", "id")
+    for row in rows:
+        grouped[uuid.UUID(str(row.workspace_id))].append(row)
+    return [grouped[i] for i in workspace_ids]
+
+
+async def _billable(workspace_ids: Sequence[uuid.UUID]) -> list[int]:
+    counts = await seats.billable_counts(workspace_ids)
+    return [counts[i] for i in workspace_ids]
+
+
+async def _pending_invitations(workspace_ids: Sequence[uuid.UUID]) -> list[list[Invitation]]:
+    grouped: dict[uuid.UUID, list[Invitation]] = defaultdict(list)
+    rows = await Invitation.filter(
+        workspace_id__in=list(workspace_ids), status=InvitationStatus.PENDING
+    ).order_by("created_at", "id")
+    for row in rows:
+        grouped[uuid.UUID(str(row.workspace_id))].append(row)
+    return [grouped[i] for i in workspace_ids]
+
+
+class Loaders:
+    def __init__(self) -> None:
+        self.viewer_id: uuid.UUID | None = None
+        self.user = DataLoader(load_fn=_users)
+        self.members = DataLoader(load_fn=_members)
+        self.billable_seats = DataLoader(load_fn=_billable)
+        self.pending_invitations = DataLoader(load_fn=_pending_invitations)
+        self.viewer_membership = DataLoader(load_fn=self._viewer_memberships)
+
+    async def _viewer_memberships(
+        self, workspace_ids: Sequence[uuid.UUID]
+    ) -> list[Membership | None]:
+        found = {
+            uuid.UUID(str(m.workspace_id)): m
+            for m in await Membership.filter(
+                user_id=self.viewer_id, workspace_id__in=list(workspace_ids)
+            )
+        }
+        return [found.get(i) for i in workspace_ids]

@@ -1,0 +1,179 @@
+"""GraphQL object types. They map rows to fields; the rules live in services."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+from strawberry.types import Info
+
+from seatbill import models
+from seatbill.schema.context import Context
+from seatbill.services.errors import DomainError, ErrorCode
+
+# The domain enums are the GraphQL enums.
+strawberry.enum(models.Role, name="Role", description="A member's role in a workspace.")
+strawberry.enum(models.InvitationStatus, name="InvitationStatus")
+strawberry.enum(ErrorCode, name="ErrorCode")
+
+
+@strawberry.enum
+class BillingInterval(Enum):
+    MONTH = "month"
+    YEAR = "year"
+
+
+@strawberry.type
+class UserError:
+    code: ErrorCode
+    message: str
+    field: list[str] | None = None
+
+    @classmethod
+    def of(cls, error: DomainError) -> UserError:
+        return cls(
+            code=error.code, message=error.message, field=list(error.field) if error.field else None
+        )
+
+
+@strawberry.type
+class Invitation:
+    id: strawberry.ID
+    email: str
+    role: models.Role
+    status: models.InvitationStatus
+    created_at: datetime
+    expires_at: datetime
+    workspace_id: strawberry.ID
+    token: str | None = strawberry.field(
+        default=None,
+        description="The secret to deliver to the invitee; only in the inviteMember response.",
+    )
+    _workspace_name: strawberry.Private[str | None] = None
+
+    @strawberry.field(description="The workspace's name, for the invitee.")
+    async def workspace_name(self, info: Info[Context, None]) -> str:
+        if self._workspace_name is not None:
+            return self._workspace_name
+        found = await models.Workspace.get(id=uuid.UUID(str(self.workspace_id)))
+        return found.name
+
+    @classmethod
+    def of(
+        cls, row: models.Invitation, token: str | None = None, workspace_name: str | None = None
+    ) -> Invitation:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            email=row.email,
+            role=row.role,
+            status=row.status,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            workspace_id=strawberry.ID(str(row.workspace_id)),
+            token=token,
+            _workspace_name=workspace_name,
+        )
+
+
+@strawberry.type
+class User:
+    id: strawberry.ID
+    email: str | None
+    name: str | None
+    _row: strawberry.Private[models.User]
+
+    @strawberry.field(description="Pending invitations addressed to you (empty for other users).")
+    async def invitations(self, info: Info[Context, None]) -> list[Invitation]:
+        viewer = await info.context.viewer()
+        if viewer.id != self._row.id or not viewer.email:
+            return []
+        rows = (
+            await models.Invitation.filter(
+                email=viewer.email,
+                status=models.InvitationStatus.PENDING,
+                expires_at__gt=datetime.now().astimezone(),
+                workspace__deleted_at__isnull=True,
+            )
+            .prefetch_related("workspace")
+            .order_by("created_at")
+        )
+        return [Invitation.of(row, workspace_name=row.workspace.name) for row in rows]
+
+    @classmethod
+    def of(cls, row: models.User) -> User:
+        return cls(id=strawberry.ID(str(row.id)), email=row.email, name=row.name, _row=row)
+
+
+@strawberry.type
+class Member:
+    id: strawberry.ID
+    role: models.Role
+    joined_at: datetime
+    _user_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field
+    async def user(self, info: Info[Context, None]) -> User:
+        row = await info.context.loaders.user.load(self._user_id)
+        assert row is not None  # membership.user_id is a foreign key
+        return User.of(row)
+
+    @classmethod
+    def of(cls, row: models.Membership) -> Member:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            role=row.role,
+            joined_at=row.joined_at,
+            _user_id=uuid.UUID(str(row.user_id)),
+        )
+
+
+@strawberry.type(description="Seats the workspace uses and may use.")
+class SeatUsage:
+    billable: int = strawberry.field(description="Active members, the owner included.")
+    purchased: int | None = strawberry.field(
+        default=None, description="Seats paid for on the subscription (null without one)."
+    )
+    limit: int | None = strawberry.field(
+        default=None, description="The most members allowed (purchased seats or the plan cap)."
+    )
+    available: int | None = strawberry.field(default=None, description="limit - billable.")
+
+
+@strawberry.type
+class Workspace:
+    id: strawberry.ID
+    name: str
+    created_at: datetime
+    _id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field
+    async def viewer_role(self, info: Info[Context, None]) -> models.Role:
+        await info.context.viewer()
+        membership = await info.context.loaders.viewer_membership.load(self._id)
+        assert membership is not None  # a Workspace is only built for its members
+        return membership.role
+
+    @strawberry.field
+    async def members(self, info: Info[Context, None]) -> list[Member]:
+        return [Member.of(row) for row in await info.context.loaders.members.load(self._id)]
+
+    @strawberry.field(description="Pending invitations; visible to owners and admins.")
+    async def invitations(self, info: Info[Context, None]) -> list[Invitation]:
+        await info.context.viewer()
+        membership = await info.context.loaders.viewer_membership.load(self._id)
+        if membership is None or membership.role not in (models.Role.OWNER, models.Role.ADMIN):
+            return []
+        rows = await info.context.loaders.pending_invitations.load(self._id)
+        return [Invitation.of(row, workspace_name=self.name) for row in rows]
+
+    @strawberry.field
+    async def seats(self, info: Info[Context, None]) -> SeatUsage:
+        return SeatUsage(billable=await info.context.loaders.billable_seats.load(self._id))
+
+    @classmethod
+    def of(cls, row: models.Workspace) -> Workspace:
+        return cls(
+            id=strawberry.ID(str(row.id)), name=row.name, created_at=row.created_at, _id=row.id
+        )

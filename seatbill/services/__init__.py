@@ -1,0 +1,1 @@
+"""Domain logic. Resolvers call these; they never talk GraphQL."""
