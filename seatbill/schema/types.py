@@ -13,10 +13,7 @@ from seatbill import models
 from seatbill.schema.context import Context
 from seatbill.services.errors import DomainError, ErrorCode
 
-# The domain enums are the GraphQL enums.
-strawberry.enum(models.Role, name="Role", description="A member's role in a workspace.")
-strawberry.enum(models.InvitationStatus, name="InvitationStatus")
-strawberry.enum(ErrorCode, name="ErrorCode")
+# The domain enums (Role, InvitationStatus, ErrorCode) are the GraphQL enums as they are.
 
 
 @strawberry.enum

@@ -1,0 +1,206 @@
+"""Shared fixtures: a migrated database (SQLite, or PostgreSQL via DATABASE_URL) and the API
+served by uvicorn on a free loopback port, called over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from seatbill.app import create_app
+from seatbill.auth import issue_development_token
+from seatbill.config import Settings
+from seatbill.db import migrate
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+async def reset_postgres(url: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+    try:
+        await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return Settings.from_env({"DATABASE_URL": url}).database_url
+    return f"sqlite://{tmp_path_factory.mktemp('db') / 'seatbill.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return replace(Settings(), database_url=database_url, public_url="http://127.0.0.1")
+
+
+def free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@asynccontextmanager
+async def serve(settings: Settings) -> AsyncIterator[str]:
+    """Run the app under uvicorn in this event loop on a free port; yields its base URL."""
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+class GraphQLError(AssertionError):
+    pass
+
+
+@dataclass
+class Person:
+    sub: str
+    email: str
+    token: str
+    name: str
+
+
+class Api:
+    """A GraphQL client over real HTTP, with people to act as."""
+
+    def __init__(self, url: str, settings: Settings, http: httpx.AsyncClient) -> None:
+        self.url = url
+        self.settings = settings
+        self.http = http
+
+    def person(self, name: str = "user", email: str | None = None) -> Person:
+        sub = f"{name}-{uuid.uuid4().hex[:10]}"
+        address = email or f"{sub}@example.com"
+        token = issue_development_token(self.settings, sub, address, name.title())
+        return Person(sub=sub, email=address, token=token, name=name.title())
+
+    async def post(self, query: str, variables: dict[str, Any] | None = None,
+                   who: Person | str | None = None) -> httpx.Response:
+        headers = {}
+        if isinstance(who, Person):
+            headers["Authorization"] = f"Bearer {who.token}"
+        elif isinstance(who, str):
+            headers["Authorization"] = who
+        return await self.http.post(
+            f"{self.url}/graphql", json={"query": query, "variables": variables or {}},
+            headers=headers,
+        )
+
+    async def raw(self, query: str, variables: dict[str, Any] | None = None,
+                  who: Person | str | None = None) -> dict[str, Any]:
+        response = await self.post(query, variables, who)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def data(self, query: str, variables: dict[str, Any] | None = None,
+                   who: Person | str | None = None) -> dict[str, Any]:
+        body = await self.raw(query, variables, who)
+        if body.get("errors"):
+            raise GraphQLError(body["errors"])
+        result: dict[str, Any] = body["data"]
+        return result
+
+    async def mutate(self, name: str, input: dict[str, Any], who: Person, selection: str) -> dict[str, Any]:
+        """Run one mutation; returns its payload (with userErrors)."""
+        input_type = name[0].upper() + name[1:] + "Input"
+        query = (
+            f"mutation($input: {input_type}!) {{ {name}(input: $input) "
+            f"{{ {selection} userErrors {{ code message field }} }} }}"
+        )
+        payload: dict[str, Any] = (await self.data(query, {"input": input}, who))[name]
+        return payload
+
+    # Scenario helpers -----------------------------------------------------------------
+
+    async def create_workspace(self, owner: Person, name: str = "Acme") -> str:
+        payload = await self.mutate("createWorkspace", {"name": name}, owner, "workspace { id }")
+        assert payload["userErrors"] == []
+        workspace_id: str = payload["workspace"]["id"]
+        return workspace_id
+
+    async def invite(self, by: Person, workspace_id: str, email: str, role: str = "MEMBER") -> dict[str, Any]:
+        return await self.mutate(
+            "inviteMember", {"workspaceId": workspace_id, "email": email, "role": role}, by,
+            "token invitation { id email role status expiresAt token }",
+        )
+
+    async def accept(self, who: Person, token: str) -> dict[str, Any]:
+        return await self.mutate("acceptInvitation", {"token": token}, who,
+                                 "member { id role user { email } } workspace { id }")
+
+    async def join(self, owner: Person, workspace_id: str, person: Person, role: str = "MEMBER") -> str:
+        invited = await self.invite(owner, workspace_id, person.email, role)
+        assert invited["userErrors"] == [], invited
+        accepted = await self.accept(person, invited["token"])
+        assert accepted["userErrors"] == [], accepted
+        member_id: str = accepted["member"]["id"]
+        return member_id
+
+
+@pytest.fixture(scope="session")
+async def server_url(settings: Settings) -> AsyncIterator[str]:
+    if settings.dialect == "postgres":
+        await reset_postgres(settings.database_url)
+    await migrate(settings.database_url)
+    async with serve(settings) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+async def api(server_url: str, settings: Settings) -> AsyncIterator[Api]:
+    async with httpx.AsyncClient(timeout=30) as http:
+        yield Api(server_url, settings, http)
+
+
+class QueryCounter(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.queries: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.lstrip().upper().startswith(("SELECT", "INSERT", "UPDATE", "DELETE")):
+            self.queries.append(message)
+
+
+@contextmanager
+def count_queries() -> Iterator[QueryCounter]:
+    """Counts the SQL statements the ORM sends while the block runs (server is in-process)."""
+    logger = logging.getLogger("tortoise.db_client")
+    counter = QueryCounter()
+    previous = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(counter)
+    try:
+        yield counter
+    finally:
+        logger.removeHandler(counter)
+        logger.setLevel(previous)
