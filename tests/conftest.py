@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -26,22 +27,32 @@ from seatbill.db import migrate
 REPO = Path(__file__).resolve().parent.parent
 
 
-async def reset_postgres(url: str) -> None:
+async def _postgres_admin(url: str, statement: str) -> None:
     import asyncpg
 
     conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
     try:
-        await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
+        await conn.execute(statement)
     finally:
         await conn.close()
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """SQLite in a temporary file, or with DATABASE_URL (PostgreSQL) a fresh database of this
+    test run's own beside the given one, so concurrent runs never share tables."""
     url = os.environ.get("DATABASE_URL")
-    if url:
-        return Settings.from_env({"DATABASE_URL": url}).database_url
-    return f"sqlite://{tmp_path_factory.mktemp('db') / 'seatbill.sqlite3'}"
+    if not url:
+        yield f"sqlite://{tmp_path_factory.mktemp('db') / 'seatbill.sqlite3'}"
+        return
+    base = Settings.from_env({"DATABASE_URL": url}).database_url
+    parts = urlsplit(base)
+    name = f"{parts.path.strip('/')}_seatbill_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    await _postgres_admin(base, f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        await _postgres_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
@@ -167,8 +178,6 @@ class Api:
 
 @pytest.fixture(scope="session")
 async def server_url(settings: Settings) -> AsyncIterator[str]:
-    if settings.dialect == "postgres":
-        await reset_postgres(settings.database_url)
     await migrate(settings.database_url)
     async with serve(settings) as url:
         yield url
