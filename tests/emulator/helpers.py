@@ -85,7 +85,7 @@ async def events_for(client: stripe.StripeClient, object_id: str) -> list[stripe
     page = await client.v1.events.list_async(params={"limit": 100})
     while True:
         for event in page.data:
-            obj = event.data.object
+            obj = event.data.object.to_dict()
             if obj.get("id") == object_id or obj.get("customer") == object_id:
                 found.append(event)
         if not page.has_more:
