@@ -59,7 +59,8 @@ def _database_url(env: Mapping[str, str]) -> str:
         scheme = "postgres"
     if scheme not in {"sqlite", "postgres"}:
         raise ConfigError(
-            f"DATABASE_URL: expected sqlite://PATH or postgres://USER@HOST:PORT/DB, got {scheme or raw!r}"
+            "DATABASE_URL: expected sqlite://PATH or postgres://USER@HOST:PORT/DB"
+            + (f", got scheme {scheme!r}" if scheme else "")
         )
     if scheme == "postgres" and not urlsplit(raw).path.strip("/"):
         raise ConfigError("DATABASE_URL: the PostgreSQL URL names no database")

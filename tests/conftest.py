@@ -112,34 +112,40 @@ class Api:
         token = issue_development_token(self.settings, sub, address, name.title())
         return Person(sub=sub, email=address, token=token, name=name.title())
 
-    async def post(self, query: str, variables: dict[str, Any] | None = None,
-                   who: Person | str | None = None) -> httpx.Response:
+    async def post(
+        self, query: str, variables: dict[str, Any] | None = None, who: Person | str | None = None
+    ) -> httpx.Response:
         headers = {}
         if isinstance(who, Person):
             headers["Authorization"] = f"Bearer {who.token}"
         elif isinstance(who, str):
             headers["Authorization"] = who
         return await self.http.post(
-            f"{self.url}/graphql", json={"query": query, "variables": variables or {}},
+            f"{self.url}/graphql",
+            json={"query": query, "variables": variables or {}},
             headers=headers,
         )
 
-    async def raw(self, query: str, variables: dict[str, Any] | None = None,
-                  who: Person | str | None = None) -> dict[str, Any]:
+    async def raw(
+        self, query: str, variables: dict[str, Any] | None = None, who: Person | str | None = None
+    ) -> dict[str, Any]:
         response = await self.post(query, variables, who)
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
 
-    async def data(self, query: str, variables: dict[str, Any] | None = None,
-                   who: Person | str | None = None) -> dict[str, Any]:
+    async def data(
+        self, query: str, variables: dict[str, Any] | None = None, who: Person | str | None = None
+    ) -> dict[str, Any]:
         body = await self.raw(query, variables, who)
         if body.get("errors"):
             raise GraphQLError(body["errors"])
         result: dict[str, Any] = body["data"]
         return result
 
-    async def mutate(self, name: str, input: dict[str, Any], who: Person, selection: str) -> dict[str, Any]:
+    async def mutate(
+        self, name: str, input: dict[str, Any], who: Person, selection: str
+    ) -> dict[str, Any]:
         """Run one mutation; returns its payload (with userErrors)."""
         input_type = name[0].upper() + name[1:] + "Input"
         query = (
@@ -157,17 +163,27 @@ class Api:
         workspace_id: str = payload["workspace"]["id"]
         return workspace_id
 
-    async def invite(self, by: Person, workspace_id: str, email: str, role: str = "MEMBER") -> dict[str, Any]:
+    async def invite(
+        self, by: Person, workspace_id: str, email: str, role: str = "MEMBER"
+    ) -> dict[str, Any]:
         return await self.mutate(
-            "inviteMember", {"workspaceId": workspace_id, "email": email, "role": role}, by,
+            "inviteMember",
+            {"workspaceId": workspace_id, "email": email, "role": role},
+            by,
             "token invitation { id email role status expiresAt token }",
         )
 
     async def accept(self, who: Person, token: str) -> dict[str, Any]:
-        return await self.mutate("acceptInvitation", {"token": token}, who,
-                                 "member { id role user { email } } workspace { id }")
+        return await self.mutate(
+            "acceptInvitation",
+            {"token": token},
+            who,
+            "member { id role user { email } } workspace { id }",
+        )
 
-    async def join(self, owner: Person, workspace_id: str, person: Person, role: str = "MEMBER") -> str:
+    async def join(
+        self, owner: Person, workspace_id: str, person: Person, role: str = "MEMBER"
+    ) -> str:
         invited = await self.invite(owner, workspace_id, person.email, role)
         assert invited["userErrors"] == [], invited
         accepted = await self.accept(person, invited["token"])

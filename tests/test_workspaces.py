@@ -121,14 +121,18 @@ async def test_revoked_invitation_cannot_be_accepted(api: Api) -> None:
     ws_id = await api.create_workspace(owner)
     invited = await api.invite(owner, ws_id, ann.email)
     revoked = await api.mutate(
-        "revokeInvitation", {"invitationId": invited["invitation"]["id"]}, owner,
+        "revokeInvitation",
+        {"invitationId": invited["invitation"]["id"]},
+        owner,
         "invitation { status }",
     )
     assert revoked == {"invitation": {"status": "REVOKED"}, "userErrors": []}
     refused = await api.accept(ann, invited["token"])
     assert refused["userErrors"][0]["code"] == "INVITATION_INVALID"
     again = await api.mutate(
-        "revokeInvitation", {"invitationId": invited["invitation"]["id"]}, owner,
+        "revokeInvitation",
+        {"invitationId": invited["invitation"]["id"]},
+        owner,
         "invitation { status }",
     )
     assert again["userErrors"][0]["code"] == "INVITATION_INVALID"
@@ -142,7 +146,9 @@ async def test_owner_cannot_leave_or_be_removed(api: Api) -> None:
     left = await api.mutate("leaveWorkspace", {"workspaceId": ws_id}, owner, "workspaceId")
     assert left["userErrors"][0]["code"] == "OWNER_CANNOT_LEAVE"
     removed = await api.mutate(
-        "removeMember", {"workspaceId": ws_id, "memberId": owner_member["id"]}, admin,
+        "removeMember",
+        {"workspaceId": ws_id, "memberId": owner_member["id"]},
+        admin,
         "removedMemberId",
     )
     assert removed["userErrors"][0]["code"] == "CANNOT_REMOVE_OWNER"
@@ -158,7 +164,9 @@ async def test_member_leaves_and_admin_removes_member(api: Api) -> None:
     left = await api.mutate("leaveWorkspace", {"workspaceId": ws_id}, ann, "workspaceId")
     assert left == {"workspaceId": ws_id, "userErrors": []}
     removed = await api.mutate(
-        "removeMember", {"workspaceId": ws_id, "memberId": bob_id}, admin,
+        "removeMember",
+        {"workspaceId": ws_id, "memberId": bob_id},
+        admin,
         "removedMemberId workspace { seats { billable } }",
     )
     assert removed["userErrors"] == []
@@ -171,7 +179,9 @@ async def test_ownership_moves_with_change_member_role(api: Api) -> None:
     ws_id = await api.create_workspace(owner)
     ann_id = await api.join(owner, ws_id, ann)
     moved = await api.mutate(
-        "changeMemberRole", {"workspaceId": ws_id, "memberId": ann_id, "role": "OWNER"}, owner,
+        "changeMemberRole",
+        {"workspaceId": ws_id, "memberId": ann_id, "role": "OWNER"},
+        owner,
         "member { role } workspace { viewerRole }",
     )
     assert moved["userErrors"] == []
@@ -183,7 +193,9 @@ async def test_ownership_moves_with_change_member_role(api: Api) -> None:
     members = (await api.data(WORKSPACE, {"id": ws_id}, owner))["workspace"]["members"]
     me = next(m for m in members if m["user"]["email"] == owner.email)
     back = await api.mutate(
-        "changeMemberRole", {"workspaceId": ws_id, "memberId": me["id"], "role": "OWNER"}, owner,
+        "changeMemberRole",
+        {"workspaceId": ws_id, "memberId": me["id"], "role": "OWNER"},
+        owner,
         "member { role }",
     )
     assert back["userErrors"][0]["code"] == "FORBIDDEN"
@@ -197,19 +209,25 @@ async def test_admin_manages_members_but_never_the_owner(api: Api) -> None:
     await api.join(owner, ws_id, admin, "ADMIN")
     ann_id = await api.join(admin, ws_id, ann)  # admins invite too
     promoted = await api.mutate(
-        "changeMemberRole", {"workspaceId": ws_id, "memberId": ann_id, "role": "ADMIN"}, admin,
+        "changeMemberRole",
+        {"workspaceId": ws_id, "memberId": ann_id, "role": "ADMIN"},
+        admin,
         "member { role }",
     )
     assert promoted == {"member": {"role": "ADMIN"}, "userErrors": []}
     members = (await api.data(WORKSPACE, {"id": ws_id}, owner))["workspace"]["members"]
     owner_id = next(m["id"] for m in members if m["role"] == "OWNER")
     demote_owner = await api.mutate(
-        "changeMemberRole", {"workspaceId": ws_id, "memberId": owner_id, "role": "MEMBER"}, admin,
+        "changeMemberRole",
+        {"workspaceId": ws_id, "memberId": owner_id, "role": "MEMBER"},
+        admin,
         "member { role }",
     )
     assert demote_owner["userErrors"][0]["code"] == "FORBIDDEN"
     give_away = await api.mutate(
-        "changeMemberRole", {"workspaceId": ws_id, "memberId": ann_id, "role": "OWNER"}, admin,
+        "changeMemberRole",
+        {"workspaceId": ws_id, "memberId": ann_id, "role": "OWNER"},
+        admin,
         "member { role }",
     )
     assert give_away["userErrors"][0]["code"] == "FORBIDDEN"
@@ -221,7 +239,9 @@ async def test_owner_cannot_demote_themselves(api: Api) -> None:
     ws_id = await api.create_workspace(owner)
     me = (await api.data(WORKSPACE, {"id": ws_id}, owner))["workspace"]["members"][0]
     result = await api.mutate(
-        "changeMemberRole", {"workspaceId": ws_id, "memberId": me["id"], "role": "ADMIN"}, owner,
+        "changeMemberRole",
+        {"workspaceId": ws_id, "memberId": me["id"], "role": "ADMIN"},
+        owner,
         "member { role }",
     )
     assert result["userErrors"][0]["code"] == "VALIDATION"
@@ -233,9 +253,13 @@ async def test_delete_workspace_hides_it_and_voids_invitations(api: Api) -> None
     ws_id = await api.create_workspace(owner)
     await api.join(owner, ws_id, ann, "ADMIN")
     token = (await api.invite(owner, ws_id, bob.email))["token"]
-    by_admin = await api.mutate("deleteWorkspace", {"workspaceId": ws_id}, ann, "deletedWorkspaceId")
+    by_admin = await api.mutate(
+        "deleteWorkspace", {"workspaceId": ws_id}, ann, "deletedWorkspaceId"
+    )
     assert by_admin["userErrors"][0]["code"] == "FORBIDDEN"
-    deleted = await api.mutate("deleteWorkspace", {"workspaceId": ws_id}, owner, "deletedWorkspaceId")
+    deleted = await api.mutate(
+        "deleteWorkspace", {"workspaceId": ws_id}, owner, "deletedWorkspaceId"
+    )
     assert deleted == {"deletedWorkspaceId": ws_id, "userErrors": []}
     assert (await api.data(WORKSPACE, {"id": ws_id}, owner))["workspace"] is None
     assert (await api.data("{ workspaces { id } }", who=owner))["workspaces"] == []
