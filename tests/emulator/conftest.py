@@ -26,7 +26,9 @@ def emulator() -> Iterator[EmulatorServer]:
 
 @pytest.fixture
 def client(emulator: EmulatorServer) -> stripe.StripeClient:
-    return stripe.StripeClient("sk_test_123", base_addresses={"api": emulator.url}, max_network_retries=0)
+    return stripe.StripeClient(
+        "sk_test_123", base_addresses={"api": emulator.url}, max_network_retries=0
+    )
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,10 @@ def tag() -> str:
 
 
 async def price(
-    client: stripe.StripeClient, unit_amount: int | None = 1000, interval: str = "month", **extra: Any
+    client: stripe.StripeClient,
+    unit_amount: int | None = 1000,
+    interval: str = "month",
+    **extra: Any,
 ) -> stripe.Price:
     product = await client.v1.products.create_async(params={"name": extra.pop("name", "Seat")})
     params: dict[str, Any] = {
@@ -41,9 +44,13 @@ async def clock_customer(
     return clock, customer
 
 
-async def complete(client: stripe.StripeClient, session_id: str, payment_method: str) -> stripe.checkout.Session:
+async def complete(
+    client: stripe.StripeClient, session_id: str, payment_method: str
+) -> stripe.checkout.Session:
     raw = await client.raw_request_async(
-        "post", f"/v1/test_helpers/checkout/sessions/{session_id}/complete", payment_method=payment_method
+        "post",
+        f"/v1/test_helpers/checkout/sessions/{session_id}/complete",
+        payment_method=payment_method,
     )
     session: stripe.checkout.Session = client.deserialize(raw, api_mode="V1")
     return session
@@ -70,7 +77,9 @@ async def subscribe(
     return await client.v1.subscriptions.retrieve_async(str(done.subscription))
 
 
-async def advance(client: stripe.StripeClient, clock_id: str, to: int) -> stripe.test_helpers.TestClock:
+async def advance(
+    client: stripe.StripeClient, clock_id: str, to: int
+) -> stripe.test_helpers.TestClock:
     await client.v1.test_helpers.test_clocks.advance_async(clock_id, params={"frozen_time": to})
     for _ in range(100):
         clock = await client.v1.test_helpers.test_clocks.retrieve_async(clock_id)
@@ -90,7 +99,9 @@ async def events_for(client: stripe.StripeClient, object_id: str) -> list[stripe
                 found.append(event)
         if not page.has_more:
             break
-        page = await client.v1.events.list_async(params={"limit": 100, "starting_after": page.data[-1].id})
+        page = await client.v1.events.list_async(
+            params={"limit": 100, "starting_after": page.data[-1].id}
+        )
     found.reverse()
     return found
 

@@ -61,8 +61,12 @@ async def test_seat_added_at_half_period_prorates_half_a_seat(client: stripe.Str
     assert item.current_period_start == APRIL_1
     assert item.current_period_end == APRIL_1 + 30 * DAY
     await advance(client, clock.id, APRIL_1 + 15 * DAY)
-    await client.v1.subscriptions.update_async(sub.id, params={"items": [{"id": item.id, "quantity": 4}]})
-    pending = await client.v1.invoice_items.list_async(params={"customer": customer.id, "pending": True})
+    await client.v1.subscriptions.update_async(
+        sub.id, params={"items": [{"id": item.id, "quantity": 4}]}
+    )
+    pending = await client.v1.invoice_items.list_async(
+        params={"customer": customer.id, "pending": True}
+    )
     amounts = sorted(ii.amount for ii in pending.data)
     # unused half of 3 seats credited, remaining half of 4 seats charged: net half a seat
     assert amounts == [-1500, 2000]
@@ -80,8 +84,12 @@ async def test_renewal_invoice_includes_pending_prorations(client: stripe.Stripe
     sub = await subscribe(client, customer, [(base.id, 1), (seat.id, 3)])
     item = sub_item(sub, seat.id)
     await advance(client, clock.id, APRIL_1 + 15 * DAY)
-    await client.v1.subscriptions.update_async(sub.id, params={"items": [{"id": item.id, "quantity": 4}]})
-    preview = await client.v1.invoices.create_preview_async(params={"customer": customer.id, "subscription": sub.id})
+    await client.v1.subscriptions.update_async(
+        sub.id, params={"items": [{"id": item.id, "quantity": 4}]}
+    )
+    preview = await client.v1.invoices.create_preview_async(
+        params={"customer": customer.id, "subscription": sub.id}
+    )
     assert preview.amount_due == -1500 + 2000 + 5000 + 4 * 1000
     await advance(client, clock.id, APRIL_1 + 30 * DAY)
     invoices = await client.v1.invoices.list_async(params={"subscription": sub.id})
@@ -91,9 +99,13 @@ async def test_renewal_invoice_includes_pending_prorations(client: stripe.Stripe
     assert sorted(line.amount for line in renewal.lines.data) == [-1500, 2000, 4 * 1000, 5000]
     assert renewal.amount_due == 9500 == preview.amount_due
     assert renewal.parent.subscription_details.subscription == sub.id
-    cycle = [line for line in renewal.lines.data if not line.parent.subscription_item_details.proration]
+    cycle = [
+        line for line in renewal.lines.data if not line.parent.subscription_item_details.proration
+    ]
     assert {line.period.start for line in cycle} == {APRIL_1 + 30 * DAY}
-    pending = await client.v1.invoice_items.list_async(params={"customer": customer.id, "pending": True})
+    pending = await client.v1.invoice_items.list_async(
+        params={"customer": customer.id, "pending": True}
+    )
     assert pending.data == []
 
 
@@ -106,7 +118,10 @@ async def test_plan_swap_mid_period_rounds_each_line(client: stripe.StripeClient
     await advance(client, clock.id, APRIL_1 + 10 * DAY)  # 20 of 30 days remain
     updated = await client.v1.subscriptions.update_async(
         sub.id,
-        params={"items": [{"id": item.id, "price": large.id}], "proration_behavior": "always_invoice"},
+        params={
+            "items": [{"id": item.id, "price": large.id}],
+            "proration_behavior": "always_invoice",
+        },
     )
     assert sub_item(updated, large.id).id == item.id
     invoice = await client.v1.invoices.retrieve_async(str(updated.latest_invoice))
@@ -125,9 +140,12 @@ async def test_proration_date_is_honoured(client: stripe.StripeClient) -> None:
     await advance(client, clock.id, APRIL_1 + 12 * DAY)
     item = sub_item(sub, seat.id)
     await client.v1.subscriptions.update_async(
-        sub.id, params={"items": [{"id": item.id, "quantity": 3}], "proration_date": APRIL_1 + 20 * DAY}
+        sub.id,
+        params={"items": [{"id": item.id, "quantity": 3}], "proration_date": APRIL_1 + 20 * DAY},
     )
-    pending = await client.v1.invoice_items.list_async(params={"customer": customer.id, "pending": True})
+    pending = await client.v1.invoice_items.list_async(
+        params={"customer": customer.id, "pending": True}
+    )
     # 10 of 30 days remain at the proration date: 2000/3 = 666.67 -> 667, 3000/3 = 1000
     assert sorted(ii.amount for ii in pending.data) == [-667, 1000]
 
@@ -164,7 +182,9 @@ async def test_proration_none_changes_nothing_now(client: stripe.StripeClient) -
     await client.v1.subscriptions.update_async(
         sub.id, params={"items": [{"id": item.id, "quantity": 6}], "proration_behavior": "none"}
     )
-    pending = await client.v1.invoice_items.list_async(params={"customer": customer.id, "pending": True})
+    pending = await client.v1.invoice_items.list_async(
+        params={"customer": customer.id, "pending": True}
+    )
     assert pending.data == []
     await advance(client, clock.id, APRIL_1 + 30 * DAY)
     invoices = await client.v1.invoices.list_async(params={"subscription": sub.id})
@@ -184,7 +204,10 @@ async def test_mixed_intervals_are_refused(client: stripe.StripeClient) -> None:
         await client.v1.checkout.sessions.create_async(
             params={
                 "mode": "subscription",
-                "line_items": [{"price": monthly.id, "quantity": 1}, {"price": yearly.id, "quantity": 1}],
+                "line_items": [
+                    {"price": monthly.id, "quantity": 1},
+                    {"price": yearly.id, "quantity": 1},
+                ],
                 "success_url": "https://example.com/ok",
             }
         )
@@ -196,6 +219,8 @@ async def test_tiered_quantity_change_prorates_whole_amounts(client: stripe.Stri
     sub = await subscribe(client, customer, [(p.id, 7)])
     await advance(client, clock.id, APRIL_1 + 15 * DAY)
     await client.v1.subscription_items.update_async(sub_item(sub, p.id).id, params={"quantity": 8})
-    pending = await client.v1.invoice_items.list_async(params={"customer": customer.id, "pending": True})
+    pending = await client.v1.invoice_items.list_async(
+        params={"customer": customer.id, "pending": True}
+    )
     # 7 units cost 9100, 8 units 9900; half of each
     assert sorted(ii.amount for ii in pending.data) == [-4550, 4950]

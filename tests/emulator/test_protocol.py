@@ -36,7 +36,9 @@ def test_bracket_forms_become_nested_lists_and_dicts() -> None:
 
 
 async def test_other_keys_get_401_in_stripe_shape(emulator: EmulatorServer) -> None:
-    bad = stripe.StripeClient("sk_live_123456789", base_addresses={"api": emulator.url}, max_network_retries=0)
+    bad = stripe.StripeClient(
+        "sk_live_123456789", base_addresses={"api": emulator.url}, max_network_retries=0
+    )
     with pytest.raises(stripe.AuthenticationError) as err:
         await bad.v1.customers.list_async()
     assert err.value.http_status == 401
@@ -58,7 +60,9 @@ async def test_missing_object_is_404_resource_missing(client: stripe.StripeClien
 
 async def test_missing_param_is_400(client: stripe.StripeClient) -> None:
     with pytest.raises(stripe.InvalidRequestError) as err:
-        await client.v1.checkout.sessions.create_async(params={"mode": "subscription", "success_url": "https://x"})
+        await client.v1.checkout.sessions.create_async(
+            params={"mode": "subscription", "success_url": "https://x"}
+        )
     assert err.value.http_status == 400
     assert (err.value.code, err.value.param) == ("parameter_missing", "line_items")
 
@@ -70,30 +74,42 @@ async def test_declined_pay_is_402_card_error(client: stripe.StripeClient) -> No
     with pytest.raises(stripe.CardError) as err:
         await client.v1.invoices.pay_async(str(sub.latest_invoice))
     assert err.value.http_status == 402 and err.value.code == "card_declined"
-    paid = await client.v1.invoices.pay_async(str(sub.latest_invoice), params={"payment_method": "pm_card_visa"})
+    paid = await client.v1.invoices.pay_async(
+        str(sub.latest_invoice), params={"payment_method": "pm_card_visa"}
+    )
     assert paid.status == "paid"
     assert (await client.v1.subscriptions.retrieve_async(sub.id)).status == "active"
 
 
 async def test_idempotent_replay_and_conflict(client: stripe.StripeClient) -> None:
     key = str(uuid.uuid4())
-    first = await client.v1.customers.create_async(params={"email": "i@example.com"}, options={"idempotency_key": key})
-    again = await client.v1.customers.create_async(params={"email": "i@example.com"}, options={"idempotency_key": key})
+    first = await client.v1.customers.create_async(
+        params={"email": "i@example.com"}, options={"idempotency_key": key}
+    )
+    again = await client.v1.customers.create_async(
+        params={"email": "i@example.com"}, options={"idempotency_key": key}
+    )
     assert again.id == first.id
     assert again.last_response.headers.get("Idempotent-Replayed") == "true"
     assert first.last_response.headers.get("Idempotent-Replayed") is None
     with pytest.raises(stripe.IdempotencyError) as err:
-        await client.v1.customers.create_async(params={"email": "other@example.com"}, options={"idempotency_key": key})
+        await client.v1.customers.create_async(
+            params={"email": "other@example.com"}, options={"idempotency_key": key}
+        )
     assert err.value.http_status == 400
     assert err.value.json_body["error"]["type"] == "idempotency_error"
 
 
 async def test_concurrent_same_key_is_409(emulator: EmulatorServer) -> None:
     async with httpx.AsyncClient(base_url=emulator.url) as http:
-        await http.post("/_emulator/faults", json={"delay_ms": 300, "path_prefix": "/v1/products", "count": 1})
+        await http.post(
+            "/_emulator/faults", json={"delay_ms": 300, "path_prefix": "/v1/products", "count": 1}
+        )
         try:
             headers = {"Authorization": "Bearer sk_test_1", "Idempotency-Key": str(uuid.uuid4())}
-            slow = asyncio.create_task(http.post("/v1/products", data={"name": "A"}, headers=headers))
+            slow = asyncio.create_task(
+                http.post("/v1/products", data={"name": "A"}, headers=headers)
+            )
             await asyncio.sleep(0.1)
             fast = await http.post("/v1/products", data={"name": "A"}, headers=headers)
             assert (await slow).status_code == 200
@@ -113,7 +129,9 @@ async def test_expand(client: stripe.StripeClient) -> None:
     assert full.latest_invoice.object == "invoice"
     assert full.customer.id == customer.id
     assert full["items"].data[0].price.product.object == "product"
-    listed = await client.v1.subscriptions.list_async(params={"customer": customer.id, "expand": ["data.customer"]})
+    listed = await client.v1.subscriptions.list_async(
+        params={"customer": customer.id, "expand": ["data.customer"]}
+    )
     assert listed.data[0].customer.email == customer.email
 
 
@@ -129,13 +147,22 @@ async def test_pagination(client: stripe.StripeClient) -> None:
         )
         seen += [c.id for c in page.data]
     assert seen == list(reversed(made))  # newest first
-    everything = [c.id async for c in (await client.v1.customers.list_async(params={"email": email, "limit": 2})).auto_paging_iter()]
+    everything = [
+        c.id
+        async for c in (
+            await client.v1.customers.list_async(params={"email": email, "limit": 2})
+        ).auto_paging_iter()
+    ]
     assert everything == seen
 
 
 async def test_customer_lifecycle(client: stripe.StripeClient) -> None:
-    customer = await client.v1.customers.create_async(params={"email": "l@example.com", "metadata": {"workspace_id": "w1"}})
-    updated = await client.v1.customers.update_async(customer.id, params={"name": "L", "metadata": {"x": "1"}})
+    customer = await client.v1.customers.create_async(
+        params={"email": "l@example.com", "metadata": {"workspace_id": "w1"}}
+    )
+    updated = await client.v1.customers.update_async(
+        customer.id, params={"name": "L", "metadata": {"x": "1"}}
+    )
     assert updated.metadata.to_dict() == {"workspace_id": "w1", "x": "1"}
     deleted = await client.v1.customers.delete_async(customer.id)
     assert deleted.deleted is True

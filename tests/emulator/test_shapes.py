@@ -6,7 +6,16 @@ from typing import Any
 
 import stripe
 
-from tests.emulator.helpers import APRIL_1, DAY, advance, clock_customer, complete, price, sub_item, subscribe
+from tests.emulator.helpers import (
+    APRIL_1,
+    DAY,
+    advance,
+    clock_customer,
+    complete,
+    price,
+    sub_item,
+    subscribe,
+)
 
 # Fields Stripe returns that the fixture file leaves out (documented in the API reference):
 # tiers only with expand[]=tiers, a webhook endpoint's secret only on creation, and the
@@ -23,7 +32,9 @@ NOT_IN_FIXTURE = {
 FREE_FORM = {"metadata", "previous_attributes", "status_details"}
 
 
-def walk(value: Any, fixtures: dict[str, Any], ref: Any, kind: str, path: str, errors: list[str]) -> None:
+def walk(
+    value: Any, fixtures: dict[str, Any], ref: Any, kind: str, path: str, errors: list[str]
+) -> None:
     if isinstance(value, list):
         ref_item = ref[0] if isinstance(ref, list) and ref else None
         for entry in value:
@@ -55,7 +66,9 @@ def walk(value: Any, fixtures: dict[str, Any], ref: Any, kind: str, path: str, e
         walk(child, fixtures, ref[key], kind, where, errors)
 
 
-async def test_every_field_is_in_the_fixture(client: stripe.StripeClient, fixtures: dict[str, Any]) -> None:
+async def test_every_field_is_in_the_fixture(
+    client: stripe.StripeClient, fixtures: dict[str, Any]
+) -> None:
     seen: list[Any] = []
 
     def keep(obj: Any) -> Any:
@@ -68,38 +81,88 @@ async def test_every_field_is_in_the_fixture(client: stripe.StripeClient, fixtur
     base = keep(await price(client, 5000, name="Base"))
     seat = keep(await price(client, 1000, name="Seat"))
     keep(await client.v1.products.retrieve_async(str(seat.product)))
-    keep(await price(client, None, billing_scheme="tiered", tiers_mode="volume",
-                     tiers=[{"up_to": 3, "unit_amount": 100}, {"up_to": "inf", "unit_amount": 50, "flat_amount": 9}]))
+    keep(
+        await price(
+            client,
+            None,
+            billing_scheme="tiered",
+            tiers_mode="volume",
+            tiers=[
+                {"up_to": 3, "unit_amount": 100},
+                {"up_to": "inf", "unit_amount": 50, "flat_amount": 9},
+            ],
+        )
+    )
     keep(await client.v1.prices.list_async(params={"expand": ["data.tiers"], "limit": 3}))
-    hook = keep(await client.v1.webhook_endpoints.create_async(params={"url": "http://127.0.0.1:9/x",
-                                                                       "enabled_events": ["*"]}))
+    hook = keep(
+        await client.v1.webhook_endpoints.create_async(
+            params={"url": "http://127.0.0.1:9/x", "enabled_events": ["*"]}
+        )
+    )
     keep(await client.v1.webhook_endpoints.delete_async(hook.id))
-    session = keep(await client.v1.checkout.sessions.create_async(params={
-        "mode": "subscription", "customer": customer.id, "client_reference_id": "w1",
-        "line_items": [{"price": base.id, "quantity": 1}, {"price": seat.id, "quantity": 3}],
-        "success_url": "https://example.com/s", "cancel_url": "https://example.com/c",
-    }))
-    keep(await client.v1.checkout.sessions.retrieve_async(session.id, params={"expand": ["line_items"]}))
+    session = keep(
+        await client.v1.checkout.sessions.create_async(
+            params={
+                "mode": "subscription",
+                "customer": customer.id,
+                "client_reference_id": "w1",
+                "line_items": [
+                    {"price": base.id, "quantity": 1},
+                    {"price": seat.id, "quantity": 3},
+                ],
+                "success_url": "https://example.com/s",
+                "cancel_url": "https://example.com/c",
+            }
+        )
+    )
+    keep(
+        await client.v1.checkout.sessions.retrieve_async(
+            session.id, params={"expand": ["line_items"]}
+        )
+    )
     keep(await complete(client, session.id, "pm_card_visa"))
-    sub = keep(await client.v1.subscriptions.retrieve_async(
-        str((await client.v1.checkout.sessions.retrieve_async(session.id)).subscription),
-        params={"expand": ["latest_invoice", "customer"]},
-    ))
+    sub = keep(
+        await client.v1.subscriptions.retrieve_async(
+            str((await client.v1.checkout.sessions.retrieve_async(session.id)).subscription),
+            params={"expand": ["latest_invoice", "customer"]},
+        )
+    )
     keep(await client.v1.subscription_items.list_async(params={"subscription": sub.id}))
     await advance(client, clock.id, APRIL_1 + 5 * DAY)
-    keep(await client.v1.subscription_items.update_async(sub_item(sub, seat.id).id, params={"quantity": 4}))
+    keep(
+        await client.v1.subscription_items.update_async(
+            sub_item(sub, seat.id).id, params={"quantity": 4}
+        )
+    )
     keep(await client.v1.invoice_items.list_async(params={"customer": customer.id}))
-    keep(await client.v1.invoices.create_preview_async(params={"customer": customer.id, "subscription": sub.id}))
-    sched = keep(await client.v1.subscription_schedules.create_async(params={"from_subscription": sub.id}))
+    keep(
+        await client.v1.invoices.create_preview_async(
+            params={"customer": customer.id, "subscription": sub.id}
+        )
+    )
+    sched = keep(
+        await client.v1.subscription_schedules.create_async(params={"from_subscription": sub.id})
+    )
     keep(await client.v1.subscription_schedules.release_async(sched.id))
-    keep(await client.v1.billing_portal.sessions.create_async(params={"customer": customer.id,
-                                                                       "return_url": "https://example.com"}))
+    keep(
+        await client.v1.billing_portal.sessions.create_async(
+            params={"customer": customer.id, "return_url": "https://example.com"}
+        )
+    )
     await advance(client, clock.id, APRIL_1 + 31 * DAY)
     invoices = keep(await client.v1.invoices.list_async(params={"customer": customer.id}))
     keep(await client.v1.invoices.line_items.list_async(invoices.data[0].id))
     other = await subscribe(client, customer, [(seat.id, 1)])
-    keep(await client.v1.subscription_items.delete_async(sub_item(await client.v1.subscriptions.update_async(
-        other.id, params={"items": [{"price": base.id}]}), seat.id).id))
+    keep(
+        await client.v1.subscription_items.delete_async(
+            sub_item(
+                await client.v1.subscriptions.update_async(
+                    other.id, params={"items": [{"price": base.id}]}
+                ),
+                seat.id,
+            ).id
+        )
+    )
     keep(await client.v1.subscriptions.cancel_async(other.id))
     keep(await client.v1.customers.delete_async(customer.id))
     keep(await client.v1.test_helpers.test_clocks.delete_async(clock.id))
@@ -123,7 +186,20 @@ async def test_every_field_is_in_the_fixture(client: stripe.StripeClient, fixtur
 
     collect(seen)
     assert kinds >= {
-        "customer", "product", "price", "plan", "checkout.session", "item", "subscription", "subscription_item",
-        "subscription_schedule", "invoice", "line_item", "invoiceitem", "event", "webhook_endpoint",
-        "test_helpers.test_clock", "billing_portal.session",
+        "customer",
+        "product",
+        "price",
+        "plan",
+        "checkout.session",
+        "item",
+        "subscription",
+        "subscription_item",
+        "subscription_schedule",
+        "invoice",
+        "line_item",
+        "invoiceitem",
+        "event",
+        "webhook_endpoint",
+        "test_helpers.test_clock",
+        "billing_portal.session",
     }
