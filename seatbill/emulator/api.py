@@ -126,7 +126,8 @@ async def handle(request: Request) -> Response:
         status, payload = 500, json.dumps(internal.body(request_id), indent=2)
     if slot is not None:
         with emu.state.lock:
-            if status == 401:
+            # Like Stripe, only requests that ran are saved: not failed validation (400/404).
+            if status not in (200, 402) and status < 500:
                 emu.state.idempotency.pop(slot, None)
             else:
                 emu.state.idempotency[slot] = IdempotentEntry(

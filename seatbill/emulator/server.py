@@ -32,6 +32,8 @@ def create_app(
     seed: int | None = None,
 ) -> Starlette:
     """A Starlette app serving the emulated Stripe API; ``app.state.emulator`` holds its state."""
+    if webhook_url and not webhook_secret:
+        raise ValueError("webhook_url needs a webhook_secret (whsec_...) to sign deliveries")
     emulator = Emulator(
         Options(
             webhook_url=webhook_url,
