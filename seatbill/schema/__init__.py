@@ -6,13 +6,14 @@ from collections.abc import Callable, Sequence
 from functools import partial
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
     SchemaExtension,
 )
-from strawberry.types import Info
+from strawberry.types import ExecutionContext, Info
 
 from seatbill.config import Settings
 from seatbill.resolvers import members as member_resolvers
@@ -69,10 +70,19 @@ class Mutation:
     )
 
 
+class Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Client mistakes (bad token, invalid query) are answered, not logged as server errors;
+        # unexpected exceptions are logged where they are masked (seatbill.app).
+        return None
+
+
 def build_schema(
     settings: Settings, extra_extensions: Sequence[Callable[[], SchemaExtension]] = ()
 ) -> strawberry.Schema:
-    return strawberry.Schema(
+    return Schema(
         query=Query,
         mutation=Mutation,
         extensions=[

@@ -12,6 +12,7 @@ from strawberry.types import Info
 from seatbill import models
 from seatbill.schema.context import Context
 from seatbill.services.errors import DomainError, ErrorCode
+from seatbill.services.workspaces import now
 
 # The domain enums (Role, InvitationStatus, ErrorCode) are the GraphQL enums as they are.
 
@@ -90,7 +91,7 @@ class User:
             await models.Invitation.filter(
                 email=viewer.email,
                 status=models.InvitationStatus.PENDING,
-                expires_at__gt=datetime.now().astimezone(),
+                expires_at__gt=now(),
                 workspace__deleted_at__isnull=True,
             )
             .prefetch_related("workspace")
