@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -223,8 +223,13 @@ def list_envelope(data: list[Obj], url: str, has_more: bool) -> Obj:
     return {"object": "list", "data": data, "has_more": has_more, "url": url}
 
 
-def paginate(objects: list[Obj], params: Obj, url: str) -> Obj:
-    """Newest first, ``limit`` (1..100, default 10), ``starting_after`` / ``ending_before``."""
+def paginate(
+    objects: list[Obj], params: Obj, url: str, render: Callable[[Obj], Obj] | None = None
+) -> Obj:
+    """Newest first, ``limit`` (1..100, default 10), ``starting_after`` / ``ending_before``.
+
+    ``render`` turns the stored objects of the page (only those) into their public JSON.
+    """
     limit = get_int(params, "limit") or 10
     if limit < 1 or limit > 100:
         raise invalid("limit", "Invalid limit: must be between 1 and 100")
@@ -247,4 +252,6 @@ def paginate(objects: list[Obj], params: Obj, url: str) -> Obj:
     else:
         page = objects[:limit]
         has_more = limit < len(objects)
+    if render is not None:
+        page = [render(o) for o in page]
     return list_envelope(page, url, has_more)

@@ -65,7 +65,7 @@ def list_products(ctx: Ctx) -> Obj:
     active = get_bool(ctx.params, "active")
     if active is not None:
         found = [x for x in found if x["active"] == active]
-    return paginate([objects.render(ctx.state, x) for x in found], ctx.params, "/v1/products")
+    return paginate(found, ctx.params, "/v1/products", lambda o: objects.render(ctx.state, o))
 
 
 def _tiers(p: Obj) -> list[Obj]:
@@ -223,7 +223,7 @@ def list_prices(ctx: Ctx) -> Obj:
     currency = get_str(p, "currency")
     if currency:
         found = [x for x in found if x["currency"] == currency]
-    return paginate([objects.render(ctx.state, x) for x in found], p, "/v1/prices")
+    return paginate(found, p, "/v1/prices", lambda o: objects.render(ctx.state, o))
 
 
 def register(r: Router) -> None:

@@ -261,7 +261,7 @@ def list_(ctx: Ctx) -> Obj:
         if value:
             found = [x for x in found if x[key] == value]
     return paginate(
-        [objects.render(ctx.state, x) for x in found], ctx.params, "/v1/checkout/sessions"
+        found, ctx.params, "/v1/checkout/sessions", lambda o: objects.render(ctx.state, o)
     )
 
 

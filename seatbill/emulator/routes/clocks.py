@@ -70,9 +70,10 @@ def register(r: Router) -> None:
         "GET",
         "/v1/test_helpers/test_clocks",
         lambda c: paginate(
-            [objects.render(c.state, x) for x in c.state.all("test_helpers.test_clock")],
+            c.state.all("test_helpers.test_clock"),
             c.params,
             "/v1/test_helpers/test_clocks",
+            lambda o: objects.render(c.state, o),
         ),
     )
     r.add(

@@ -80,8 +80,7 @@ def list_(ctx: Ctx) -> Obj:
         found = [c for c in found if c["email"] == email]
     if clock:
         found = [c for c in found if c["test_clock"] == clock]
-    rendered = [objects.render(ctx.state, c) for c in found]
-    return paginate(rendered, ctx.params, "/v1/customers")
+    return paginate(found, ctx.params, "/v1/customers", lambda o: objects.render(ctx.state, o))
 
 
 def register(r: Router) -> None:

@@ -46,7 +46,7 @@ def list_events(ctx: Ctx) -> Obj:
     elif created not in (None, ""):
         exact = get_int(p, "created")
         found = [e for e in found if e["created"] == exact]
-    return paginate([objects.render(ctx.state, e) for e in found], p, "/v1/events")
+    return paginate(found, p, "/v1/events", lambda o: objects.render(ctx.state, o))
 
 
 def _enabled_events(p: Obj) -> list[str]:
@@ -114,9 +114,10 @@ def register(r: Router) -> None:
         "GET",
         "/v1/webhook_endpoints",
         lambda c: paginate(
-            [objects.render(c.state, e) for e in c.state.all("webhook_endpoint")],
+            c.state.all("webhook_endpoint"),
             c.params,
             "/v1/webhook_endpoints",
+            lambda o: objects.render(c.state, o),
         ),
     )
     r.add(

@@ -41,7 +41,7 @@ def list_(ctx: Ctx) -> Obj:
     status = get_str(p, "status")
     if status:
         found = [i for i in found if i["status"] == status]
-    return paginate([objects.render(ctx.state, i) for i in found], p, "/v1/invoices")
+    return paginate(found, p, "/v1/invoices", lambda o: objects.render(ctx.state, o))
 
 
 def lines(ctx: Ctx) -> Obj:
@@ -222,7 +222,7 @@ def list_items(ctx: Ctx) -> Obj:
     invoice = get_str(p, "invoice")
     if invoice:
         found = [i for i in found if i["invoice"] == invoice]
-    return paginate([objects.render(ctx.state, i) for i in found], p, "/v1/invoiceitems")
+    return paginate(found, p, "/v1/invoiceitems", lambda o: objects.render(ctx.state, o))
 
 
 def register(r: Router) -> None:

@@ -73,7 +73,7 @@ def list_(ctx: Ctx) -> Obj:
     if customer:
         found = [s for s in found if s["customer"] == customer]
     return paginate(
-        [objects.render(ctx.state, s) for s in found], ctx.params, "/v1/subscription_schedules"
+        found, ctx.params, "/v1/subscription_schedules", lambda o: objects.render(ctx.state, o)
     )
 
 

@@ -125,7 +125,7 @@ def list_(ctx: Ctx) -> Obj:
         found = [
             s for s in found if any(ctx.state.objects[i]["price"] == price for i in s["_item_ids"])
         ]
-    return paginate([objects.render(ctx.state, s) for s in found], p, "/v1/subscriptions")
+    return paginate(found, p, "/v1/subscriptions", lambda o: objects.render(ctx.state, o))
 
 
 # ---- subscription items -------------------------------------------------------------
