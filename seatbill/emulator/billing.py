@@ -9,7 +9,15 @@ from seatbill.emulator import objects
 from seatbill.emulator.events import emit, emit_update
 from seatbill.emulator.money import amount_for, format_amount, prorate
 from seatbill.emulator.periods import DAY, add_intervals, fmt_date
-from seatbill.emulator.protocol import Obj, StripeError, get_bool, get_int, invalid, missing
+from seatbill.emulator.protocol import (
+    Obj,
+    StripeError,
+    get_bool,
+    get_int,
+    invalid,
+    merge_metadata,
+    missing,
+)
 from seatbill.emulator.store import State, new_id
 
 # Days after each failed automatic attempt until the next one; after the last retry fails
@@ -122,8 +130,6 @@ def resolve_items(
             if quantity is not None:
                 spec.quantity = quantity
             if "metadata" in entry:
-                from seatbill.emulator.protocol import merge_metadata
-
                 spec.metadata = merge_metadata(spec.metadata, entry["metadata"])
         else:
             if price is None:

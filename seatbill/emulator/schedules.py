@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from seatbill.emulator import billing, objects
-from seatbill.emulator.events import emit
+from seatbill.emulator.events import emit, emit_update
 from seatbill.emulator.periods import add_intervals
 from seatbill.emulator.protocol import Obj, StripeError, get_int, invalid, merge_metadata, missing
 from seatbill.emulator.store import State, new_id
@@ -194,8 +194,6 @@ def apply_phase(state: State, sched: Obj, index: int, now: int, behavior: str) -
         return
     before = objects.snapshot(state, sub)
     billing.change_items(state, sub, specs, behavior, None, now)
-    from seatbill.emulator.events import emit_update
-
     emit_update(state, "customer.subscription.updated", sub, before)
 
 
@@ -248,8 +246,6 @@ def release(state: State, sched: Obj, now: int) -> None:
     if sub is not None:
         before = objects.snapshot(state, sub)
         sub["schedule"] = None
-        from seatbill.emulator.events import emit_update
-
         emit_update(state, "customer.subscription.updated", sub, before)
     emit(state, "subscription_schedule.released", sched)
 

@@ -138,11 +138,9 @@ def create(ctx: Ctx) -> Obj:
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict):
             raise invalid(f"line_items[{i}]", "Invalid hash")
-        price = state.get(
-            req_str(entry, "price") if entry.get("price") else "",
-            "price",
-            f"line_items[{i}][price]",
-        )
+        if not entry.get("price"):
+            raise missing(f"line_items[{i}][price]")
+        price = state.get(str(entry["price"]), "price", f"line_items[{i}][price]")
         if price["type"] != "recurring":
             raise invalid(
                 f"line_items[{i}][price]",

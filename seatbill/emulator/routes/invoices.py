@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from seatbill.emulator import billing, objects
-from seatbill.emulator.events import emit
+from seatbill.emulator import billing, objects, payment_methods
+from seatbill.emulator.events import emit, emit_update
+from seatbill.emulator.money import amount_for
 from seatbill.emulator.protocol import (
     Obj,
     StripeError,
@@ -61,8 +62,6 @@ def pay(ctx: Ctx) -> Obj:
     token = get_str(ctx.params, "payment_method")
     cust = state.objects[inv["customer"]]
     if token:
-        from seatbill.emulator import payment_methods
-
         payment_methods.attach(state, cust, token)
     sub_id = _sub_of(inv)
     sub = state.objects.get(sub_id) if sub_id else None
@@ -80,8 +79,6 @@ def pay(ctx: Ctx) -> Obj:
     if sub is not None and before is not None:
         if sub["status"] in ("incomplete", "past_due"):
             sub["status"] = "active"
-        from seatbill.emulator.events import emit_update
-
         emit_update(state, "customer.subscription.updated", sub, before)
     return objects.render(state, inv)
 
@@ -171,8 +168,6 @@ def create_item(ctx: Ctx) -> Obj:
     quantity = get_int(p, "quantity") or 1
     price = state.get(price_id, "price", "price") if price_id else None
     if price is not None:
-        from seatbill.emulator.money import amount_for
-
         amount = amount_for(price, quantity)
         currency = price["currency"]
     else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from seatbill.emulator import objects, schedules
-from seatbill.emulator.events import emit
+from seatbill.emulator.events import emit, emit_update
 from seatbill.emulator.protocol import Obj, StripeError, get_str, paginate
 from seatbill.emulator.routes.core import Ctx, Router
 
@@ -37,8 +37,6 @@ def create(ctx: Ctx) -> Obj:
     before = objects.snapshot(state, sub)
     sub["schedule"] = sched["id"]
     emit(state, "subscription_schedule.created", sched)
-    from seatbill.emulator.events import emit_update
-
     emit_update(state, "customer.subscription.updated", sub, before)
     return objects.render(state, sched)
 
