@@ -62,7 +62,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_makemigrations(args: argparse.Namespace) -> int:
     from seatbill.db import make_migrations
 
-    for dialect, name in asyncio.run(make_migrations(args.name)).items():
+    for dialect, name in make_migrations(args.name).items():
         print(f"{dialect}: {name or 'no changes'}")
     return 0
 

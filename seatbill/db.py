@@ -7,6 +7,8 @@ each hold a full migration set generated from the same models.
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -70,21 +72,34 @@ async def pending_model_changes(dialect: str, location: Path | None = None) -> b
         return bool(created)
 
 
-async def make_migrations(name: str) -> dict[str, str]:
-    """Generate the next migration for every dialect from the current models."""
+async def make_migration(dialect: str, name: str) -> str:
+    """Generate the next migration for one dialect from the current models ("" if none)."""
+    folder = migrations_root() / dialect
+    config = tortoise_config(_OFFLINE_URLS[dialect])
+    command = Command(config, app="models", location=str(folder))
+    await Tortoise.init(config=config)
+    try:
+        if not (folder / "models").exists():
+            await command.init_migrations(safe=True)
+            return "init"
+        await command.init(offline=True)
+        return await command.migrate(name, no_input=True, offline=True)
+    finally:
+        await Tortoise.close_connections()
+
+
+def make_migrations(name: str) -> dict[str, str]:
+    """Generate the next migration for every dialect, each in a process of its own: aerich
+    keeps the pending operations in class attributes, which would leak from one into the next."""
     written: dict[str, str] = {}
     for dialect in DIALECTS:
-        folder = migrations_root() / dialect
-        config = tortoise_config(_OFFLINE_URLS[dialect])
-        command = Command(config, app="models", location=str(folder))
-        await Tortoise.init(config=config)
-        try:
-            if not (folder / "models").exists():
-                await command.init_migrations(safe=True)
-                written[dialect] = "init"
-            else:
-                await command.init(offline=True)
-                written[dialect] = await command.migrate(name, no_input=True, offline=True)
-        finally:
-            await Tortoise.close_connections()
+        code = (
+            "import asyncio, sys\n"
+            "from seatbill.db import make_migration\n"
+            "print(asyncio.run(make_migration(sys.argv[1], sys.argv[2])))"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", code, dialect, name], capture_output=True, text=True, check=True
+        )
+        written[dialect] = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
     return written

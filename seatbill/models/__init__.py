@@ -1,5 +1,16 @@
 """Tortoise models. Every invariant that can live in the database lives there."""
 
+from seatbill.models.billing import (
+    AuditLog,
+    EventOutcome,
+    Invoice,
+    ItemRole,
+    SeatOutbox,
+    SeatSyncState,
+    Subscription,
+    SubscriptionItem,
+    WebhookEvent,
+)
 from seatbill.models.workspace import (
     Invitation,
     InvitationStatus,
@@ -9,4 +20,20 @@ from seatbill.models.workspace import (
     Workspace,
 )
 
-__all__ = ["Invitation", "InvitationStatus", "Membership", "Role", "User", "Workspace"]
+__all__ = [
+    "AuditLog",
+    "EventOutcome",
+    "Invitation",
+    "InvitationStatus",
+    "Invoice",
+    "ItemRole",
+    "Membership",
+    "Role",
+    "SeatOutbox",
+    "SeatSyncState",
+    "Subscription",
+    "SubscriptionItem",
+    "User",
+    "WebhookEvent",
+    "Workspace",
+]

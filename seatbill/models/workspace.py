@@ -39,6 +39,10 @@ class Workspace(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     # Soft delete: billing rows and late webhooks still refer to a deleted workspace.
     deleted_at = fields.DatetimeField(null=True, db_index=True)
+    # One Stripe customer per workspace, created lazily (metadata.workspace_id = id).
+    stripe_customer_id = fields.CharField(max_length=255, null=True, unique=True)
+    # Set by dunning after DUNNING_MAX_ATTEMPTS failed payments; invoice.paid clears it.
+    restricted_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "workspace"
