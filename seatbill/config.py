@@ -84,6 +84,16 @@ class Settings:
     max_query_tokens: int = 2000
     max_query_aliases: int = 30
     invitation_ttl_days: int = 7
+    # Stripe. No secret key: `seatbill serve` starts the offline emulator and bills against it.
+    stripe_secret_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = None
+    stripe_emulator_port: int = 12111
+    stripe_timeout_seconds: float = 20.0
+    stripe_max_network_retries: int = 2
+    dunning_max_attempts: int = 3
+    # The seat-sync worker runs inside `seatbill serve` unless SEAT_SYNC_WORKER=external.
+    seat_sync_in_process: bool = True
     dev_defaults: tuple[str, ...] = field(default=())
 
     @property
@@ -115,6 +125,21 @@ class Settings:
         if public_url is None:
             public_url = f"http://{host}:{port}"
             dev.append(f"PUBLIC_URL={public_url}")
+        stripe_key = env.get("STRIPE_SECRET_KEY") or None
+        if stripe_key is not None and not stripe_key.startswith(("sk_", "rk_")):
+            raise ConfigError("STRIPE_SECRET_KEY: expected a Stripe secret key (sk_... or rk_...)")
+        webhook_secret = env.get("STRIPE_WEBHOOK_SECRET") or None
+        if webhook_secret is not None and not webhook_secret.startswith("whsec_"):
+            raise ConfigError(
+                "STRIPE_WEBHOOK_SECRET: expected a webhook signing secret (whsec_...)"
+            )
+        if stripe_key is not None and webhook_secret is None:
+            raise ConfigError("STRIPE_WEBHOOK_SECRET: required when STRIPE_SECRET_KEY is set")
+        if stripe_key is None:
+            dev.append("STRIPE_SECRET_KEY (billing is emulated offline)")
+        worker = (env.get("SEAT_SYNC_WORKER") or "in-process").strip().lower()
+        if worker not in {"in-process", "external"}:
+            raise ConfigError(f"SEAT_SYNC_WORKER: expected in-process or external, got {worker!r}")
         return cls(
             host=host,
             port=port,
@@ -127,5 +152,11 @@ class Settings:
             public_url=public_url,
             graphiql=_bool(env, "GRAPHIQL", True),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 1_000_000, 1024, 100_000_000),
+            stripe_secret_key=stripe_key,
+            stripe_webhook_secret=webhook_secret,
+            stripe_api_base=_url(env, "STRIPE_API_BASE", {"http", "https"}),
+            stripe_emulator_port=_int(env, "STRIPE_EMULATOR_PORT", 12111, 0, 65535),
+            dunning_max_attempts=_int(env, "DUNNING_MAX_ATTEMPTS", 3, 1, 100),
+            seat_sync_in_process=worker == "in-process",
             dev_defaults=tuple(dev),
         )

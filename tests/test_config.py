@@ -54,8 +54,14 @@ def test_explicit_values_are_used_and_no_dev_defaults_remain(tmp_path: Path) -> 
             "GRAPHIQL": "off",
             "PUBLIC_URL": "https://billing.example.com/",
             "SEATBILL_PLANS": str(plans),
+            "STRIPE_SECRET_KEY": "sk_live_x",
+            "STRIPE_WEBHOOK_SECRET": "whsec_x",
+            "DUNNING_MAX_ATTEMPTS": "4",
+            "SEAT_SYNC_WORKER": "external",
         }
     )
+    assert settings.stripe_secret_key == "sk_live_x" and settings.stripe_webhook_secret == "whsec_x"
+    assert settings.dunning_max_attempts == 4 and settings.seat_sync_in_process is False
     assert (settings.host, settings.port) == ("0.0.0.0", 9000)
     assert settings.database_url == "postgres://app@db:5432/seatbill"
     assert settings.dialect == "postgres"
@@ -119,6 +125,12 @@ BAD_VALUES = [
     ("PUBLIC_URL", "billing.example.com"),
     ("SEATBILL_PLANS", "/nonexistent.toml"),
     ("MAX_BODY_BYTES", "10"),
+    ("STRIPE_SECRET_KEY", "pk_test_publishable"),
+    ("STRIPE_WEBHOOK_SECRET", "not-a-secret"),
+    ("STRIPE_API_BASE", "localhost:12111"),
+    ("STRIPE_EMULATOR_PORT", "http"),
+    ("DUNNING_MAX_ATTEMPTS", "0"),
+    ("SEAT_SYNC_WORKER", "sometimes"),
 ]
 
 
