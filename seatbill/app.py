@@ -26,6 +26,8 @@ from seatbill.db import tortoise_config
 from seatbill.limits import BodySizeLimit
 from seatbill.schema import build_schema
 from seatbill.schema.context import Context
+from seatbill.services.stripe_gateway import StripeGateway
+from seatbill.webhooks.route import stripe_webhook
 
 log = logging.getLogger("seatbill")
 
@@ -40,7 +42,7 @@ def _is_unexpected(error: GraphQLError) -> bool:
 
 
 class GraphQLApp(GraphQL[Context, None]):
-    def __init__(self, settings: Settings, catalog: Catalog) -> None:
+    def __init__(self, settings: Settings, catalog: Catalog, gateway: StripeGateway | None) -> None:
         schema = build_schema(
             settings,
             [
@@ -58,6 +60,7 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         self.settings = settings
         self.catalog = catalog
+        self.gateway = gateway
         self.verifier = TokenVerifier(settings)
 
     async def get_context(
@@ -65,7 +68,11 @@ class GraphQLApp(GraphQL[Context, None]):
     ) -> Context:
         assert isinstance(request, Request)
         return Context(
-            request=request, settings=self.settings, verifier=self.verifier, catalog=self.catalog
+            request=request,
+            settings=self.settings,
+            verifier=self.verifier,
+            catalog=self.catalog,
+            gateway=self.gateway,
         )
 
 
@@ -82,10 +89,15 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ok", "database": "ok"})
 
 
-def create_app(settings: Settings | None = None, catalog: Catalog | None = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None,
+    catalog: Catalog | None = None,
+    gateway: StripeGateway | None = None,
+) -> Starlette:
+    """The API. ``gateway`` talks to Stripe (or the emulator); without one, billing is off."""
     settings = settings or Settings.from_env()
     catalog = catalog or load_catalog(settings.plans_path or default_catalog_path())
-    graphql = GraphQLApp(settings, catalog)
+    graphql = GraphQLApp(settings, catalog, gateway)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -101,6 +113,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],
@@ -109,4 +122,5 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     )
     app.state.settings = settings
     app.state.catalog = catalog
+    app.state.gateway = gateway
     return app

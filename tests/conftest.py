@@ -23,6 +23,8 @@ from seatbill.app import create_app
 from seatbill.auth import issue_development_token
 from seatbill.config import Settings
 from seatbill.db import migrate
+from seatbill.emulator import EmulatorServer
+from seatbill.services.stripe_gateway import StripeGateway
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -69,11 +71,16 @@ def free_socket() -> socket.socket:
 
 
 @asynccontextmanager
-async def serve(settings: Settings) -> AsyncIterator[str]:
+async def serve(
+    settings: Settings,
+    gateway: StripeGateway | None = None,
+    sock: socket.socket | None = None,
+) -> AsyncIterator[str]:
     """Run the app under uvicorn in this event loop on a free port; yields its base URL."""
-    sock = free_socket()
+    sock = sock or free_socket()
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
+    app = create_app(settings, gateway=gateway)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         if task.done():
@@ -193,17 +200,43 @@ class Api:
         return member_id
 
 
+@dataclass
+class Stack:
+    """The API under test, with the offline Stripe emulator beside it delivering webhooks."""
+
+    url: str
+    settings: Settings
+    emulator: EmulatorServer
+    gateway: StripeGateway
+
+
 @pytest.fixture(scope="session")
-async def server_url(settings: Settings) -> AsyncIterator[str]:
+async def stack(settings: Settings) -> AsyncIterator[Stack]:
     await migrate(settings.database_url)
-    async with serve(settings) as url:
-        yield url
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    webhook_secret = f"whsec_test_{uuid.uuid4().hex}"
+    emulator = EmulatorServer(
+        webhook_url=f"http://127.0.0.1:{port}/webhooks/stripe", webhook_secret=webhook_secret
+    ).start()
+    gateway = StripeGateway("sk_test_seatbill", api_base=emulator.url, max_network_retries=2)
+    settings = replace(settings, stripe_webhook_secret=webhook_secret, stripe_api_base=emulator.url)
+    try:
+        async with serve(settings, gateway=gateway, sock=sock) as url:
+            yield Stack(url=url, settings=settings, emulator=emulator, gateway=gateway)
+    finally:
+        emulator.stop()
 
 
 @pytest.fixture(scope="session")
-async def api(server_url: str, settings: Settings) -> AsyncIterator[Api]:
+async def server_url(stack: Stack) -> str:
+    return stack.url
+
+
+@pytest.fixture(scope="session")
+async def api(stack: Stack) -> AsyncIterator[Api]:
     async with httpx.AsyncClient(timeout=30) as http:
-        yield Api(server_url, settings, http)
+        yield Api(stack.url, stack.settings, http)
 
 
 class QueryCounter(logging.Handler):

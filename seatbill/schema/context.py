@@ -13,6 +13,7 @@ from seatbill.config import Settings
 from seatbill.models import User
 from seatbill.schema.loaders import Loaders
 from seatbill.services import workspaces
+from seatbill.services.stripe_gateway import StripeGateway
 
 
 @dataclass
@@ -21,6 +22,7 @@ class Context:
     settings: Settings
     verifier: TokenVerifier
     catalog: Catalog
+    gateway: StripeGateway | None = None
     loaders: Loaders = field(default_factory=Loaders)
     _viewer: User | None = None
 
