@@ -26,6 +26,7 @@ from seatbill.db import tortoise_config
 from seatbill.limits import BodySizeLimit
 from seatbill.schema import build_schema
 from seatbill.schema.context import Context
+from seatbill.services.seat_sync import SeatSyncWorker
 from seatbill.services.stripe_gateway import StripeGateway
 from seatbill.webhooks.route import stripe_webhook
 
@@ -93,22 +94,38 @@ def create_app(
     settings: Settings | None = None,
     catalog: Catalog | None = None,
     gateway: StripeGateway | None = None,
+    *,
+    manage_orm: bool = True,
 ) -> Starlette:
-    """The API. ``gateway`` talks to Stripe (or the emulator); without one, billing is off."""
+    """The API. ``gateway`` talks to Stripe (or the emulator); without one, billing is off.
+    ``manage_orm=False``: the ORM is already open in this process (a second app in tests) and
+    this app neither opens nor closes its connections."""
     settings = settings or Settings.from_env()
     catalog = catalog or load_catalog(settings.plans_path or default_catalog_path())
     graphql = GraphQLApp(settings, catalog, gateway)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        # Global fallback: request tasks do not inherit the lifespan task's context.
-        await Tortoise.init(
-            config=tortoise_config(settings.database_url), _enable_global_fallback=True
+        if manage_orm:
+            # Global fallback: request tasks do not inherit the lifespan task's context.
+            await Tortoise.init(
+                config=tortoise_config(settings.database_url), _enable_global_fallback=True
+            )
+        # Seat sync runs here unless SEAT_SYNC_WORKER=external (`seatbill worker` processes).
+        worker = (
+            SeatSyncWorker(gateway, catalog, dialect=settings.dialect)
+            if settings.seat_sync_in_process and gateway is not None
+            else None
         )
+        if worker is not None:
+            await worker.start()
         try:
             yield {}
         finally:
-            await Tortoise.close_connections()
+            if worker is not None:
+                await worker.stop()
+            if manage_orm:
+                await Tortoise.close_connections()
 
     app = Starlette(
         routes=[

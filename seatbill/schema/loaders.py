@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 from strawberry.dataloader import DataLoader
 
-from seatbill.models import Invitation, InvitationStatus, Membership, User
-from seatbill.services import seats
+from seatbill.models import Invitation, InvitationStatus, Invoice, Membership, Subscription, User
+from seatbill.services import mirror, seats
 
 
 async def _users(ids: Sequence[uuid.UUID]) -> list[User | None]:
@@ -40,6 +40,29 @@ async def _pending_invitations(workspace_ids: Sequence[uuid.UUID]) -> list[list[
     return [grouped[i] for i in workspace_ids]
 
 
+async def _current_subscriptions(
+    workspace_ids: Sequence[uuid.UUID],
+) -> list[Subscription | None]:
+    found = await mirror.current_subscriptions(workspace_ids)
+    return [found[i] for i in workspace_ids]
+
+
+async def _invoices_by_stripe_id(stripe_ids: Sequence[str]) -> list[Invoice | None]:
+    found = {row.stripe_id: row for row in await Invoice.filter(stripe_id__in=list(stripe_ids))}
+    return [found.get(i) for i in stripe_ids]
+
+
+async def _invoices(workspace_ids: Sequence[uuid.UUID]) -> list[list[Invoice]]:
+    """Every invoice of the workspaces, newest first (a workspace gets about one a month)."""
+    grouped: dict[uuid.UUID, list[Invoice]] = defaultdict(list)
+    rows = await Invoice.filter(workspace_id__in=list(workspace_ids)).order_by(
+        "-stripe_created", "-stripe_id"
+    )
+    for row in rows:
+        grouped[uuid.UUID(str(row.workspace_id))].append(row)
+    return [grouped[i] for i in workspace_ids]
+
+
 class Loaders:
     def __init__(self) -> None:
         self.viewer_id: uuid.UUID | None = None
@@ -48,6 +71,9 @@ class Loaders:
         self.billable_seats = DataLoader(load_fn=_billable)
         self.pending_invitations = DataLoader(load_fn=_pending_invitations)
         self.viewer_membership = DataLoader(load_fn=self._viewer_memberships)
+        self.current_subscription = DataLoader(load_fn=_current_subscriptions)
+        self.invoice_by_stripe_id = DataLoader(load_fn=_invoices_by_stripe_id)
+        self.invoices = DataLoader(load_fn=_invoices)
 
     async def _viewer_memberships(
         self, workspace_ids: Sequence[uuid.UUID]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import Enum
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -13,6 +14,9 @@ from seatbill import models
 from seatbill.schema.context import Context
 from seatbill.services.errors import DomainError, ErrorCode
 from seatbill.services.workspaces import now
+
+if TYPE_CHECKING:
+    from seatbill.schema.billing import BillingState, InvoiceConnection, Subscription
 
 # The domain enums (Role, InvitationStatus, ErrorCode) are the GraphQL enums as they are.
 
@@ -145,6 +149,7 @@ class Workspace:
     name: str
     created_at: datetime
     _id: strawberry.Private[uuid.UUID]
+    _restricted_at: strawberry.Private[datetime | None] = None
 
     @strawberry.field
     async def viewer_role(self, info: Info[Context, None]) -> models.Role:
@@ -168,10 +173,50 @@ class Workspace:
 
     @strawberry.field
     async def seats(self, info: Info[Context, None]) -> SeatUsage:
-        return SeatUsage(billable=await info.context.loaders.billable_seats.load(self._id))
+        from seatbill.schema.billing import seat_limits
+
+        billable = await info.context.loaders.billable_seats.load(self._id)
+        subscription = await info.context.loaders.current_subscription.load(self._id)
+        purchased, limit, available = seat_limits(info.context.catalog, subscription, billable)
+        return SeatUsage(billable=billable, purchased=purchased, limit=limit, available=available)
+
+    @strawberry.field(
+        description="The live subscription, else the most recent one; null if never subscribed."
+    )
+    async def subscription(
+        self, info: Info[Context, None]
+    ) -> Annotated[Subscription, strawberry.lazy("seatbill.schema.billing")] | None:
+        from seatbill.schema.billing import Subscription
+
+        row = await info.context.loaders.current_subscription.load(self._id)
+        return Subscription.of(row) if row else None
+
+    @strawberry.field(description="Billing standing; see the enum for the rule.")
+    async def billing_state(
+        self, info: Info[Context, None]
+    ) -> Annotated[BillingState, strawberry.lazy("seatbill.schema.billing")]:
+        from seatbill.schema.billing import billing_state
+
+        row = await info.context.loaders.current_subscription.load(self._id)
+        return billing_state(self._restricted_at is not None, row)
+
+    @strawberry.field(description="Invoices, newest first. first: 1..100.")
+    async def invoices(
+        self, info: Info[Context, None], first: int = 20, after: str | None = None
+    ) -> Annotated[InvoiceConnection, strawberry.lazy("seatbill.schema.billing")]:
+        from seatbill.schema.billing import check_page_size, invoice_page, parse_invoice_cursor
+
+        check_page_size(first)
+        cursor = parse_invoice_cursor(after) if after else None
+        rows = await info.context.loaders.invoices.load(self._id)
+        return invoice_page(rows, first, cursor)
 
     @classmethod
     def of(cls, row: models.Workspace) -> Workspace:
         return cls(
-            id=strawberry.ID(str(row.id)), name=row.name, created_at=row.created_at, _id=row.id
+            id=strawberry.ID(str(row.id)),
+            name=row.name,
+            created_at=row.created_at,
+            _id=row.id,
+            _restricted_at=row.restricted_at,
         )

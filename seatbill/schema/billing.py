@@ -1,0 +1,271 @@
+"""GraphQL read types for what the Stripe mirror holds: subscription, invoices, billing state.
+
+Ids are Stripe's (``sub_...``, ``in_...``); amounts are integers in minor units beside their
+currency; times are UTC.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import UTC, datetime
+from enum import Enum
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.types import Info
+
+from seatbill import models
+from seatbill.catalog import Catalog
+from seatbill.catalog import Plan as CatalogPlan
+from seatbill.catalog import SeatMode as CatalogSeatMode
+from seatbill.schema.context import Context
+from seatbill.schema.plans import Plan
+from seatbill.schema.types import BillingInterval
+
+MAX_PAGE_SIZE = 100
+
+
+@strawberry.enum(description="Stripe's subscription status.")
+class SubscriptionStatus(Enum):
+    INCOMPLETE = "incomplete"
+    INCOMPLETE_EXPIRED = "incomplete_expired"
+    TRIALING = "trialing"
+    ACTIVE = "active"
+    PAST_DUE = "past_due"
+    CANCELED = "canceled"
+    UNPAID = "unpaid"
+    PAUSED = "paused"
+
+
+@strawberry.enum(
+    description=(
+        "The workspace's billing standing: RESTRICTED when dunning restricted it (payments "
+        "failed DUNNING_MAX_ATTEMPTS times), else from its current subscription's status: "
+        "NONE (no subscription), INCOMPLETE (first payment not made), ACTIVE (active, "
+        "trialing), PAST_DUE (past_due, unpaid), PAUSED, CANCELED (canceled, "
+        "incomplete_expired)."
+    )
+)
+class BillingState(Enum):
+    NONE = "NONE"
+    INCOMPLETE = "INCOMPLETE"
+    ACTIVE = "ACTIVE"
+    PAST_DUE = "PAST_DUE"
+    PAUSED = "PAUSED"
+    RESTRICTED = "RESTRICTED"
+    CANCELED = "CANCELED"
+
+
+_STATE_OF_STATUS = {
+    "incomplete": BillingState.INCOMPLETE,
+    "incomplete_expired": BillingState.CANCELED,
+    "trialing": BillingState.ACTIVE,
+    "active": BillingState.ACTIVE,
+    "past_due": BillingState.PAST_DUE,
+    "unpaid": BillingState.PAST_DUE,
+    "paused": BillingState.PAUSED,
+    "canceled": BillingState.CANCELED,
+}
+
+
+def billing_state(restricted: bool, subscription: models.Subscription | None) -> BillingState:
+    if restricted:
+        return BillingState.RESTRICTED
+    if subscription is None:
+        return BillingState.NONE
+    return _STATE_OF_STATUS.get(subscription.status, BillingState.NONE)
+
+
+@strawberry.enum
+class SeatSyncState(Enum):
+    SYNCED = "SYNCED"
+    PENDING = "PENDING"
+    FAILED = "FAILED"
+
+
+@strawberry.type(description="A seat quantity change that takes effect later (a schedule).")
+class PendingSeatChange:
+    seats: int
+    effective_at: datetime
+
+
+@strawberry.type(description="Whether Stripe's seat quantity follows the members yet.")
+class SeatSync:
+    state: SeatSyncState
+    last_error: str | None
+    synced_at: datetime | None
+
+
+@strawberry.type
+class Invoice:
+    id: strawberry.ID = strawberry.field(description="Stripe's invoice id (in_...).")
+    number: str | None
+    status: str = strawberry.field(description="draft, open, paid, uncollectible or void.")
+    currency: str
+    amount_due: int = strawberry.field(description="Minor units.")
+    amount_paid: int = strawberry.field(description="Minor units.")
+    created_at: datetime = strawberry.field(description="When Stripe created it.")
+    hosted_invoice_url: str | None
+    attempt_count: int = strawberry.field(description="Payment attempts so far.")
+    period_start: datetime | None
+    period_end: datetime | None
+
+    @classmethod
+    def of(cls, row: models.Invoice) -> Invoice:
+        return cls(
+            id=strawberry.ID(row.stripe_id),
+            number=row.number,
+            status=row.status,
+            currency=row.currency,
+            amount_due=row.amount_due,
+            amount_paid=row.amount_paid,
+            created_at=row.stripe_created,
+            hosted_invoice_url=row.hosted_invoice_url,
+            attempt_count=row.attempt_count,
+            period_start=row.period_start,
+            period_end=row.period_end,
+        )
+
+
+@strawberry.type
+class InvoiceEdge:
+    cursor: str
+    node: Invoice
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type(description="Invoices, newest first; pass pageInfo.endCursor as `after`.")
+class InvoiceConnection:
+    edges: list[InvoiceEdge]
+    page_info: PageInfo
+
+    @strawberry.field
+    def nodes(self) -> list[Invoice]:
+        return [edge.node for edge in self.edges]
+
+
+def invoice_cursor(row: models.Invoice) -> str:
+    raw = f"{row.stripe_created.timestamp():.6f}|{row.stripe_id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def parse_invoice_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        when, stripe_id = raw.split("|", 1)
+        return datetime.fromtimestamp(float(when), UTC), stripe_id
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise GraphQLError("after: not a cursor", extensions={"code": "BAD_USER_INPUT"}) from None
+
+
+def check_page_size(first: int) -> None:
+    if not 1 <= first <= MAX_PAGE_SIZE:
+        raise GraphQLError(
+            f"first must be between 1 and {MAX_PAGE_SIZE}", extensions={"code": "BAD_USER_INPUT"}
+        )
+
+
+def invoice_page(
+    rows: list[models.Invoice], first: int, after: tuple[datetime, str] | None
+) -> InvoiceConnection:
+    """A page of a workspace's invoices, already sorted newest first."""
+    if after is not None:
+        rows = [r for r in rows if (r.stripe_created, r.stripe_id) < after]
+    page = rows[:first]
+    edges = [InvoiceEdge(cursor=invoice_cursor(r), node=Invoice.of(r)) for r in page]
+    return InvoiceConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None
+        ),
+    )
+
+
+def _plan(catalog: Catalog, row: models.Subscription) -> CatalogPlan | None:
+    return catalog.get(row.plan_key) if row.plan_key else None
+
+
+def seat_limits(
+    catalog: Catalog, row: models.Subscription | None, billable: int
+) -> tuple[int | None, int | None, int | None]:
+    """(purchased, limit, available) for SeatUsage: purchased is the live subscription's seat
+    quantity; the limit is the purchased seats on a licensed plan, and the plan's max_seats
+    caps either mode."""
+    if row is None or row.status in ("canceled", "incomplete_expired"):
+        return None, None, None
+    plan = _plan(catalog, row)
+    purchased = row.seat_quantity
+    limits = []
+    if plan is None or plan.seat_mode == CatalogSeatMode.LICENSED:
+        limits.append(purchased)
+    if plan is not None and plan.max_seats is not None:
+        limits.append(plan.max_seats)
+    limit = min(limits) if limits else None
+    return purchased, limit, (max(0, limit - billable) if limit is not None else None)
+
+
+@strawberry.type
+class Subscription:
+    id: strawberry.ID = strawberry.field(description="Stripe's subscription id (sub_...).")
+    status: SubscriptionStatus
+    interval: BillingInterval | None
+    seats: int = strawberry.field(description="The seat quantity Stripe bills.")
+    pending_seat_change: PendingSeatChange | None
+    current_period_start: datetime | None
+    current_period_end: datetime | None
+    cancel_at_period_end: bool
+    cancel_at: datetime | None
+    canceled_at: datetime | None
+    seat_sync: SeatSync
+    _row: strawberry.Private[models.Subscription]
+
+    @strawberry.field(description="The catalog plan (null for a price not in the catalog).")
+    def plan(self, info: Info[Context, None]) -> Plan | None:
+        found = _plan(info.context.catalog, self._row)
+        return Plan.of(found) if found else None
+
+    @strawberry.field
+    async def latest_invoice(self, info: Info[Context, None]) -> Invoice | None:
+        stripe_id = self._row.latest_invoice_stripe_id
+        if not stripe_id:
+            return None
+        row = await info.context.loaders.invoice_by_stripe_id.load(stripe_id)
+        return Invoice.of(row) if row else None
+
+    @classmethod
+    def of(cls, row: models.Subscription) -> Subscription:
+        pending = (
+            PendingSeatChange(
+                seats=row.pending_seat_quantity, effective_at=row.pending_seat_effective_at
+            )
+            if row.pending_seat_quantity is not None and row.pending_seat_effective_at is not None
+            else None
+        )
+        try:
+            status = SubscriptionStatus(row.status)
+        except ValueError:
+            status = SubscriptionStatus.INCOMPLETE
+        return cls(
+            id=strawberry.ID(row.stripe_id),
+            status=status,
+            interval=BillingInterval(row.interval) if row.interval in ("month", "year") else None,
+            seats=row.seat_quantity,
+            pending_seat_change=pending,
+            current_period_start=row.current_period_start,
+            current_period_end=row.current_period_end,
+            cancel_at_period_end=row.cancel_at_period_end,
+            cancel_at=row.cancel_at,
+            canceled_at=row.canceled_at,
+            seat_sync=SeatSync(
+                state=SeatSyncState(row.seat_sync_state.value),
+                last_error=row.seat_sync_error,
+                synced_at=row.seat_synced_at,
+            ),
+            _row=row,
+        )

@@ -1,0 +1,170 @@
+"""One handler per Stripe event type. Each runs inside the route's transaction and returns
+the event's outcome; the mapping from Stripe objects to rows lives in services.mirror."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from seatbill.catalog import Catalog
+from seatbill.config import Settings
+from seatbill.models import EventOutcome, Subscription
+from seatbill.services import mirror
+from seatbill.services.stripe_gateway import StripeGateway
+
+
+class GatewayMissing(RuntimeError):
+    """The event needs a Stripe read but billing is off; Stripe will deliver it again."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A verified event and what the handlers may use."""
+
+    event: Mapping[str, Any]
+    settings: Settings
+    catalog: Catalog
+    gateway: StripeGateway | None
+
+    @property
+    def id(self) -> str:
+        return str(self.event["id"])
+
+    @property
+    def created(self) -> int:
+        return int(self.event["created"])
+
+    @property
+    def object(self) -> dict[str, Any]:
+        found: dict[str, Any] = dict(self.event["data"]["object"])
+        return found
+
+    def require_gateway(self) -> StripeGateway:
+        if self.gateway is None:
+            raise GatewayMissing("billing is not configured")
+        return self.gateway
+
+
+Handler = Callable[[Delivery], Awaitable[EventOutcome]]
+
+
+async def _sync_subscription(
+    delivery: Delivery, stripe_sub: Any, *, fresh: bool, workspace_id: Any = None
+) -> Subscription | None:
+    return await mirror.sync_subscription(
+        stripe_sub,
+        observed_at=delivery.created,
+        event_id=delivery.id,
+        workspace_id=workspace_id,
+        catalog=delivery.catalog,
+        gateway=delivery.gateway,
+        dunning_max_attempts=delivery.settings.dunning_max_attempts,
+        fresh=fresh,
+    )
+
+
+async def _refetch_subscription(delivery: Delivery, subscription_id: str) -> Subscription | None:
+    """Stripe's current state of the subscription (the event only said it changed)."""
+    fetched = await delivery.require_gateway().retrieve_subscription(subscription_id)
+    return await _sync_subscription(delivery, fetched, fresh=True)
+
+
+async def checkout_session_completed(delivery: Delivery) -> EventOutcome:
+    session = delivery.object
+    if session.get("mode") != "subscription":
+        return EventOutcome.IGNORED
+    workspace = await mirror.workspace_by_id(session.get("client_reference_id"))
+    if workspace is None:
+        workspace = await mirror.workspace_by_id(
+            (session.get("metadata") or {}).get("workspace_id")
+        )
+    if workspace is None:
+        return EventOutcome.UNLINKED
+    await mirror.link_customer(
+        workspace,
+        mirror.object_id(session.get("customer")),
+        delivery.id,
+        dunning_max_attempts=delivery.settings.dunning_max_attempts,
+    )
+    subscription_id = mirror.object_id(session.get("subscription"))
+    if subscription_id is None:
+        return EventOutcome.PROCESSED
+    fetched = await delivery.require_gateway().retrieve_subscription(subscription_id)
+    row = await _sync_subscription(delivery, fetched, fresh=True, workspace_id=workspace.id)
+    return EventOutcome.PROCESSED if row is not None else EventOutcome.UNLINKED
+
+
+async def customer_subscription_changed(delivery: Delivery) -> EventOutcome:
+    row = await _sync_subscription(delivery, delivery.object, fresh=False)
+    return EventOutcome.PROCESSED if row is not None else EventOutcome.UNLINKED
+
+
+async def subscription_schedule_changed(delivery: Delivery) -> EventOutcome:
+    schedule = delivery.object
+    subscription_id = mirror.object_id(schedule.get("subscription")) or mirror.object_id(
+        schedule.get("released_subscription")
+    )
+    if subscription_id is None:
+        return EventOutcome.IGNORED
+    # The pending seat change is read from the subscription with its schedule expanded.
+    row = await _refetch_subscription(delivery, subscription_id)
+    return EventOutcome.PROCESSED if row is not None else EventOutcome.UNLINKED
+
+
+async def invoice_changed(delivery: Delivery) -> EventOutcome:
+    row = await mirror.sync_invoice(
+        delivery.object,
+        observed_at=delivery.created,
+        event_id=delivery.id,
+        gateway=delivery.gateway,
+        dunning_max_attempts=delivery.settings.dunning_max_attempts,
+        fresh=False,
+    )
+    return EventOutcome.PROCESSED if row.workspace_id is not None else EventOutcome.UNLINKED
+
+
+async def invoice_payment_settled(delivery: Delivery) -> EventOutcome:
+    """invoice.paid / invoice.payment_failed: the subscription's status follows (active or
+    past_due), so read it now rather than wait for its own event."""
+    outcome = await invoice_changed(delivery)
+    subscription_id = mirror.invoice_subscription_id(delivery.object)
+    if subscription_id is not None and await Subscription.exists(stripe_id=subscription_id):
+        await _refetch_subscription(delivery, subscription_id)
+    return outcome
+
+
+async def customer_deleted(delivery: Delivery) -> EventOutcome:
+    customer_id = mirror.object_id(delivery.object.get("id"))
+    if customer_id is None:
+        return EventOutcome.IGNORED
+    workspace = await mirror.unlink_customer(customer_id, delivery.id)
+    return EventOutcome.PROCESSED if workspace is not None else EventOutcome.UNLINKED
+
+
+HANDLERS: dict[str, Handler] = {
+    "checkout.session.completed": checkout_session_completed,
+    "customer.subscription.created": customer_subscription_changed,
+    "customer.subscription.updated": customer_subscription_changed,
+    "customer.subscription.deleted": customer_subscription_changed,
+    "customer.subscription.paused": customer_subscription_changed,
+    "customer.subscription.resumed": customer_subscription_changed,
+    "customer.subscription.pending_update_applied": customer_subscription_changed,
+    "customer.subscription.pending_update_expired": customer_subscription_changed,
+    "customer.subscription.trial_will_end": customer_subscription_changed,
+    "subscription_schedule.created": subscription_schedule_changed,
+    "subscription_schedule.updated": subscription_schedule_changed,
+    "subscription_schedule.released": subscription_schedule_changed,
+    "subscription_schedule.canceled": subscription_schedule_changed,
+    "subscription_schedule.completed": subscription_schedule_changed,
+    "subscription_schedule.aborted": subscription_schedule_changed,
+    "subscription_schedule.expiring": subscription_schedule_changed,
+    "invoice.created": invoice_changed,
+    "invoice.finalized": invoice_changed,
+    "invoice.updated": invoice_changed,
+    "invoice.voided": invoice_changed,
+    "invoice.marked_uncollectible": invoice_changed,
+    "invoice.paid": invoice_payment_settled,
+    "invoice.payment_failed": invoice_payment_settled,
+    "customer.deleted": customer_deleted,
+}

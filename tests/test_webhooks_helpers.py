@@ -1,0 +1,226 @@
+"""Steps the webhook tests share: the catalog's prices in the emulator, checkout through the
+emulator, events signed as Stripe signs them, and fixtures3.json shapes. (No tests here.)"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import httpx
+import stripe
+
+from seatbill.catalog import Catalog, PriceRef, default_catalog_path, load_catalog
+
+FIXTURES = Path(__file__).resolve().parents[1].parent / "shared/stripe/fixtures3.json"
+JUNE_1 = int(datetime(2026, 6, 1, tzinfo=UTC).timestamp())  # June has 30 days
+DAY = 86400
+
+
+def tag() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+@lru_cache(maxsize=1)
+def catalog() -> Catalog:
+    return load_catalog(default_catalog_path())
+
+
+@lru_cache(maxsize=1)
+def _fixtures() -> dict[str, Any]:
+    resources: dict[str, Any] = json.loads(FIXTURES.read_text())["resources"]
+    return resources
+
+
+def fixture(kind: str) -> dict[str, Any]:
+    """A fresh copy of fixtures3.json's example of a Stripe object (2025+ shapes)."""
+    return copy.deepcopy(_fixtures()[kind])
+
+
+def sign(payload: bytes | str, secret: str, at: int | None = None) -> str:
+    """The Stripe-Signature header: t=<unix>,v1=HMAC-SHA256(secret, "t.payload")."""
+    text = payload.decode() if isinstance(payload, bytes) else payload
+    t = int(time.time()) if at is None else at
+    digest = hmac.new(secret.encode(), f"{t}.{text}".encode(), hashlib.sha256).hexdigest()
+    return f"t={t},v1={digest}"
+
+
+def event(type_: str, obj: dict[str, Any], *, created: int | None = None) -> dict[str, Any]:
+    """An event around ``obj``, shaped like fixtures3.json's."""
+    out = fixture("event")
+    out.update(
+        id=f"evt_{tag()}{tag()}",
+        type=type_,
+        created=int(time.time()) if created is None else created,
+        data={"object": obj},
+        api_version=stripe.api_version,
+    )
+    return out
+
+
+async def deliver(
+    http: httpx.AsyncClient,
+    url: str,
+    secret: str,
+    evt: dict[str, Any] | bytes,
+    *,
+    at: int | None = None,
+) -> httpx.Response:
+    """POST an event to the API's webhook endpoint, signed as Stripe signs it."""
+    body = evt if isinstance(evt, bytes) else json.dumps(evt).encode()
+    return await http.post(
+        f"{url}/webhooks/stripe",
+        content=body,
+        headers={"Stripe-Signature": sign(body, secret, at), "Content-Type": "application/json"},
+    )
+
+
+# The catalog in the emulator -------------------------------------------------------------
+
+
+async def catalog_prices(client: stripe.StripeClient) -> dict[str, str]:
+    """Create the catalog's products and prices in the emulator by lookup key (once per
+    emulator); returns lookup key -> price id."""
+    found: dict[str, str] = {}
+    refs = [(match, ref) for match, ref in catalog().price_refs() if ref.lookup_key]
+    keys = [ref.lookup_key for _, ref in refs if ref.lookup_key]
+    listed = await client.v1.prices.list_async(params={"lookup_keys": keys, "limit": 100})
+    for price in listed.data:
+        if price.lookup_key:
+            found[price.lookup_key] = price.id
+    products: dict[str, str] = {}
+    for match, ref in refs:
+        assert ref.lookup_key is not None
+        if ref.lookup_key in found:
+            continue
+        if match.plan.key not in products:
+            product = await client.v1.products.create_async(
+                params={"name": match.plan.name, "metadata": {"plan": match.plan.key}}
+            )
+            products[match.plan.key] = product.id
+        price = await client.v1.prices.create_async(
+            params=_price_params(ref, products[match.plan.key], match.interval.value, match.role)
+        )
+        found[ref.lookup_key] = price.id
+    return found
+
+
+def _price_params(ref: PriceRef, product: str, interval: str, role: str) -> Any:
+    params: dict[str, Any] = {
+        "product": product,
+        "currency": ref.currency,
+        "recurring": {"interval": interval},
+        "lookup_key": ref.lookup_key,
+        "transfer_lookup_key": True,
+        "metadata": {"role": role},
+    }
+    if ref.is_tiered:
+        params["billing_scheme"] = "tiered"
+        params["tiers_mode"] = ref.tiers_mode
+        params["tiers"] = [
+            {
+                "up_to": "inf" if t.up_to is None else t.up_to,
+                "unit_amount": t.unit_amount,
+                "flat_amount": t.flat_amount,
+            }
+            for t in ref.tiers
+        ]
+    else:
+        params["unit_amount"] = ref.unit_amount
+    return params
+
+
+def plan_items(
+    prices: dict[str, str], plan_key: str, interval: str, seats: int
+) -> list[tuple[str, int]]:
+    """(price id, quantity) for a plan: base at 1 (when the plan has one), seats at ``seats``."""
+    plan = catalog().get(plan_key)
+    assert plan is not None
+    plan_price = plan.price(interval)
+    assert plan_price is not None
+    items = []
+    if plan_price.base is not None and plan_price.base.lookup_key:
+        items.append((prices[plan_price.base.lookup_key], 1))
+    assert plan_price.seat.lookup_key
+    items.append((prices[plan_price.seat.lookup_key], seats))
+    return items
+
+
+async def complete_checkout(
+    client: stripe.StripeClient, session_id: str, payment_method: str = "pm_card_visa"
+) -> stripe.checkout.Session:
+    raw = await client.raw_request_async(
+        "post",
+        f"/v1/test_helpers/checkout/sessions/{session_id}/complete",
+        payment_method=payment_method,
+    )
+    session: stripe.checkout.Session = client.deserialize(raw, api_mode="V1")
+    return session
+
+
+async def checkout(
+    client: stripe.StripeClient,
+    workspace_id: str,
+    items: list[tuple[str, int]],
+    *,
+    payment_method: str = "pm_card_visa",
+    clock_at: int | None = None,
+    subscription_metadata: bool = False,
+) -> tuple[stripe.checkout.Session, str | None]:
+    """Checkout as Seatbill does it (client_reference_id and metadata.workspace_id), completed
+    through the emulator's test helper. With ``clock_at`` the customer is on a new test clock
+    (so the subscription renews); returns the completed session and the clock id."""
+    clock_id = None
+    customer_params: dict[str, Any] = {
+        "email": f"{tag()}@example.com",
+        "metadata": {"workspace_id": workspace_id},
+    }
+    if clock_at is not None:
+        clock = await client.v1.test_helpers.test_clocks.create_async(
+            params={"frozen_time": clock_at}
+        )
+        clock_id = clock.id
+        customer_params["test_clock"] = clock.id
+    customer = await client.v1.customers.create_async(params=customer_params)
+    params: dict[str, Any] = {
+        "mode": "subscription",
+        "customer": customer.id,
+        "line_items": [{"price": p, "quantity": q} for p, q in items],
+        "client_reference_id": workspace_id,
+        "metadata": {"workspace_id": workspace_id},
+        "success_url": "https://example.com/done?session={CHECKOUT_SESSION_ID}",
+    }
+    if subscription_metadata:
+        params["subscription_data"] = {"metadata": {"workspace_id": workspace_id}}
+    session = await client.v1.checkout.sessions.create_async(params=params)
+    return await complete_checkout(client, session.id, payment_method), clock_id
+
+
+async def advance(client: stripe.StripeClient, clock_id: str, to: int) -> None:
+    await client.v1.test_helpers.test_clocks.advance_async(clock_id, params={"frozen_time": to})
+    for _ in range(200):
+        clock = await client.v1.test_helpers.test_clocks.retrieve_async(clock_id)
+        if clock.status == "ready":
+            return
+    raise AssertionError("test clock never became ready")
+
+
+async def all_events(client: stripe.StripeClient) -> list[dict[str, Any]]:
+    """Every event the emulator holds, oldest first, as plain JSON."""
+    out: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": 100}
+    while True:
+        page = await client.v1.events.list_async(params=params)
+        out.extend(e.to_dict() for e in page.data)
+        if not page.has_more:
+            break
+        params = {"limit": 100, "starting_after": page.data[-1].id}
+    out.reverse()
+    return out
