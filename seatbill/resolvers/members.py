@@ -37,6 +37,7 @@ async def invite_member(info: Ctx, input: InviteMemberInput) -> InvitationPayloa
             input.email,
             models.Role(input.role),
             ttl_days=info.context.settings.invitation_ttl_days,
+            catalog=info.context.catalog,
         )
     )
     if issued is None:
@@ -48,7 +49,9 @@ async def invite_member(info: Ctx, input: InviteMemberInput) -> InvitationPayloa
 
 async def accept_invitation(info: Ctx, input: AcceptInvitationInput) -> MemberPayload:
     viewer = await info.context.viewer()
-    joined, errors = await attempt(workspaces.accept_invitation(viewer, input.token))
+    joined, errors = await attempt(
+        workspaces.accept_invitation(viewer, input.token, catalog=info.context.catalog)
+    )
     if joined is None:
         return MemberPayload(user_errors=errors)
     return MemberPayload(member=Member.of(joined), workspace=Workspace.of(joined.workspace))

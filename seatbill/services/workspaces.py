@@ -13,8 +13,9 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from seatbill.auth import Claims
+from seatbill.catalog import Catalog, SeatMode
 from seatbill.models import Invitation, InvitationStatus, Membership, Role, User, Workspace
-from seatbill.services import validation
+from seatbill.services import mirror, seat_sync, seats, validation
 from seatbill.services.errors import DomainError, ErrorCode, not_found
 
 MANAGERS = (Role.OWNER, Role.ADMIN)
@@ -111,8 +112,46 @@ class IssuedInvitation:
     token: str  # shown once; only its hash is stored
 
 
+async def _require_room(
+    workspace_id: uuid.UUID, catalog: Catalog, *, joining: bool, field: tuple[str, ...]
+) -> None:
+    """Refuse growth past the seat limit (purchased seats on a licensed plan, ``max_seats``
+    on any plan). An invitation counts against the limit while it is pending; joining needs
+    one free seat. Runs inside the transaction that adds the invitation or the member."""
+    subscription = await mirror.live_subscription(workspace_id)
+    cap = seats.limit(subscription, catalog)
+    if subscription is None or cap is None:
+        return
+    # Concurrent invites and accepts of this workspace wait here, so two cannot both take
+    # the last seat (PostgreSQL; SQLite transactions are serial anyway).
+    await Workspace.filter(id=workspace_id).select_for_update(no_key=True).first()
+    usage = await seats.usage(workspace_id, catalog)
+    cap = usage.limit
+    if cap is None:
+        return
+    wanted = usage.billable + 1 if joining else usage.committed + 1
+    if wanted <= cap:
+        return
+    plan = seats.plan_of(subscription, catalog)
+    if plan is not None and plan.seat_mode is SeatMode.LICENSED and cap == usage.purchased:
+        message = (
+            f"All {cap} purchased seats are taken ({usage.billable} members, "
+            f"{usage.pending_invitations} pending invitations); buy more seats first"
+        )
+    else:
+        name = plan.name if plan is not None else "current"
+        message = f"The {name} plan allows at most {cap} members (pending invitations count)"
+    raise DomainError(ErrorCode.SEAT_LIMIT_REACHED, message, field)
+
+
 async def invite_member(
-    user: User, raw_workspace_id: str, raw_email: str, role: Role, ttl_days: int = 7
+    user: User,
+    raw_workspace_id: str,
+    raw_email: str,
+    role: Role,
+    ttl_days: int = 7,
+    *,
+    catalog: Catalog,
 ) -> IssuedInvitation:
     member = await require_membership(user, raw_workspace_id, roles=MANAGERS)
     address = validation.email(raw_email)
@@ -136,6 +175,7 @@ async def invite_member(
             status=InvitationStatus.PENDING,
             expires_at__lte=now(),
         ).update(status=InvitationStatus.EXPIRED)
+        await _require_room(workspace_id, catalog, joining=False, field=("input", "email"))
         try:
             async with in_transaction():
                 invitation = await Invitation.create(
@@ -156,7 +196,7 @@ async def invite_member(
     return IssuedInvitation(invitation, token)
 
 
-async def accept_invitation(user: User, token: str) -> Membership:
+async def accept_invitation(user: User, token: str, *, catalog: Catalog) -> Membership:
     field = ("input", "token")
     token = token.strip()
     invitation = (
@@ -197,6 +237,7 @@ async def accept_invitation(user: User, token: str) -> Membership:
                 "This invitation is not valid or was already used",
                 field,
             )
+        await _require_room(workspace_id, catalog, joining=True, field=field)
         try:
             async with in_transaction():
                 joined = await Membership.create(
@@ -204,6 +245,8 @@ async def accept_invitation(user: User, token: str) -> Membership:
                 )
         except IntegrityError:
             raise DomainError(ErrorCode.ALREADY_MEMBER, "You are already a member", field) from None
+        await seat_sync.enqueue(workspace_id, seat_sync.MEMBER_JOINED)
+    seat_sync.wake()
     joined.workspace = invitation.workspace
     return joined
 
@@ -251,7 +294,7 @@ async def remove_member(user: User, raw_workspace_id: str, raw_member_id: str) -
             "The owner cannot be removed; transfer ownership first",
             ("input", "memberId"),
         )
-    await target.delete()
+    await _delete_member(target, seat_sync.MEMBER_REMOVED, ("input", "memberId"))
     return target
 
 
@@ -263,8 +306,19 @@ async def leave_workspace(user: User, raw_workspace_id: str) -> Membership:
             "The owner cannot leave; transfer ownership first",
             ("input", "workspaceId"),
         )
-    await member.delete()
+    await _delete_member(member, seat_sync.MEMBER_LEFT, ("input", "workspaceId"))
     return member
+
+
+async def _delete_member(member: Membership, reason: str, field: tuple[str, ...]) -> None:
+    """Delete the membership and record the seat change in one transaction."""
+    workspace_id = uuid.UUID(str(member.workspace_id))
+    async with in_transaction():
+        deleted = await Membership.filter(id=member.id).delete()
+        if deleted != 1:  # a concurrent request removed it first
+            raise not_found("Member", field)
+        await seat_sync.enqueue(workspace_id, reason)
+    seat_sync.wake()
 
 
 async def change_member_role(
