@@ -7,7 +7,7 @@ import time
 
 from seatbill.models import AuditLog, EventOutcome, Subscription, WebhookEvent, Workspace
 from tests.conftest import Api, Stack
-from tests.test_webhooks_helpers import catalog_prices, checkout, plan_items
+from tests.test_webhooks_helpers import catalog_prices, checkout, plan_items, settle
 
 SUBSCRIPTION_QUERY = """
 query($id: ID!) { workspace(id: $id) {
@@ -59,7 +59,7 @@ async def test_checkout_through_the_emulator_shows_the_subscription_within_a_sec
     assert workspace["billingState"] == "ACTIVE"
     assert workspace["seats"] == {"billable": 1, "purchased": 5, "limit": 5, "available": 4}
     # The first invoice: 5 x $10.00, paid.
-    stack.emulator.wait_for_webhooks(5)
+    await settle(stack.emulator)
     data = await api.data(SUBSCRIPTION_QUERY, {"id": ws}, owner)
     invoice = data["workspace"]["subscription"]["latestInvoice"]
     assert invoice["status"] == "paid"

@@ -3,6 +3,7 @@ emulator, events signed as Stripe signs them, and fixtures3.json shapes. (No tes
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import hashlib
 import hmac
@@ -224,3 +225,99 @@ async def all_events(client: stripe.StripeClient) -> list[dict[str, Any]]:
         params = {"limit": 100, "starting_after": page.data[-1].id}
     out.reverse()
     return out
+
+
+# Stripe objects from fixtures3.json shapes ---------------------------------------------------
+
+
+def subscription_object(
+    customer: str,
+    *,
+    sub_id: str | None = None,
+    status: str = "active",
+    seats: int = 3,
+    lookup_key: str = "seatbill_team_seat_month",
+    period_start: int = JUNE_1,
+    period_end: int = JUNE_1 + 30 * DAY,
+    metadata: dict[str, str] | None = None,
+    cancel_at_period_end: bool = False,
+    latest_invoice: str | None = None,
+) -> dict[str, Any]:
+    """fixtures3.json's subscription with one seat item whose price has ``lookup_key``."""
+    sub = fixture("subscription")
+    sub_id = sub_id or f"sub_{tag()}"
+    sub.update(
+        id=sub_id,
+        customer=customer,
+        status=status,
+        metadata=metadata or {},
+        created=period_start,
+        start_date=period_start,
+        billing_cycle_anchor=period_start,
+        cancel_at=period_end if cancel_at_period_end else None,
+        cancel_at_period_end=cancel_at_period_end,
+        canceled_at=None,
+        ended_at=None,
+        trial_end=None,
+        latest_invoice=latest_invoice,
+        schedule=None,
+        test_clock=None,
+    )
+    item = sub["items"]["data"][0]
+    item.update(
+        id=f"si_{tag()}",
+        subscription=sub_id,
+        quantity=seats,
+        current_period_start=period_start,
+        current_period_end=period_end,
+    )
+    item["price"].update(id=f"price_{tag()}", lookup_key=lookup_key, unit_amount=1000)
+    sub["items"]["data"] = [item]
+    sub["items"]["url"] = f"/v1/subscription_items?subscription={sub_id}"
+    return sub
+
+
+def invoice_object(
+    customer: str,
+    *,
+    subscription: str | None,
+    invoice_id: str | None = None,
+    status: str = "open",
+    amount_due: int = 3000,
+    amount_paid: int = 0,
+    attempt_count: int = 0,
+    created: int = JUNE_1,
+) -> dict[str, Any]:
+    """fixtures3.json's invoice, its subscription at parent.subscription_details."""
+    inv = fixture("invoice")
+    inv.update(
+        id=invoice_id or f"in_{tag()}",
+        customer=customer,
+        status=status,
+        number=f"SB-{tag()[:6].upper()}",
+        currency="usd",
+        amount_due=amount_due,
+        amount_paid=amount_paid,
+        amount_remaining=amount_due - amount_paid,
+        total=amount_due,
+        attempt_count=attempt_count,
+        attempted=attempt_count > 0,
+        billing_reason="subscription_cycle",
+        created=created,
+        period_start=created,
+        period_end=created,
+        hosted_invoice_url=f"https://invoice.stripe.com/i/{tag()}",
+        parent={
+            "type": "subscription_details",
+            "quote_details": None,
+            "subscription_details": {"metadata": {}, "subscription": subscription},
+        },
+    )
+    return inv
+
+
+async def settle(emulator: Any, within: float = 10) -> None:
+    """Wait until the emulator has delivered every webhook (in a thread: the API under test
+    serves in this event loop and must keep answering meanwhile)."""
+    idle = await asyncio.to_thread(emulator.wait_for_webhooks, within)
+    assert idle, "the emulator still had webhooks to deliver"
