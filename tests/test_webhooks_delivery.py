@@ -10,7 +10,6 @@ import asyncio
 import json
 import os
 import socket
-import subprocess
 import sys
 import time
 import uuid
@@ -33,6 +32,7 @@ from tests.test_webhooks_helpers import (
     tag,
 )
 
+REPO = Path(__file__).resolve().parents[1]
 SEATS_QUERY = (
     "query($id: ID!) { workspace(id: $id) { billingState "
     "subscription { id status seats cancelAtPeriodEnd currentPeriodEnd } } }"
@@ -294,18 +294,16 @@ async def test_database_down_during_delivery_gets_5xx_then_redelivery_loses_noth
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            _BROKEN_APP,
-            _unreachable_database(stack.settings.database_url, tmp_path),
-            secret(stack),
-            str(port),
-        ],
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _BROKEN_APP,
+        _unreachable_database(stack.settings.database_url, tmp_path),
+        secret(stack),
+        str(port),
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     try:
         broken = f"http://127.0.0.1:{port}"
@@ -316,7 +314,8 @@ async def test_database_down_during_delivery_gets_5xx_then_redelivery_loses_noth
                     break
             except httpx.HTTPError:
                 pass
-            assert proc.poll() is None and time.monotonic() < deadline, "broken app did not start"
+            assert proc.returncode is None, "broken app exited"
+            assert time.monotonic() < deadline, "broken app did not start"
             await asyncio.sleep(0.1)
         evt = event("customer.subscription.created", subscription_object(customer, seats=8))
         body = json.dumps(evt).encode()
@@ -326,7 +325,7 @@ async def test_database_down_during_delivery_gets_5xx_then_redelivery_loses_noth
         assert "postgres" not in down.text and "sqlite" not in down.text
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        await asyncio.wait_for(proc.wait(), 10)
     assert await WebhookEvent.get_or_none(id=evt["id"]) is None
     up = await api.http.post(f"{stack.url}/webhooks/stripe", content=body, headers=headers)
     assert up.status_code == 200
