@@ -6,8 +6,15 @@ import argparse
 import asyncio
 import logging
 import sys
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from seatbill.config import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from seatbill.catalog import Catalog
+    from seatbill.emulator import EmulatorServer
+    from seatbill.services.stripe_gateway import StripeGateway
 
 log = logging.getLogger("seatbill")
 
@@ -26,27 +33,175 @@ def _logging() -> None:
     )
 
 
+EMULATOR_API_KEY = "sk_test_seatbill_emulator"  # the emulator takes any sk_test_ key
+
+
+def _stripe_gateway(settings: Settings) -> StripeGateway:
+    """Stripe with STRIPE_SECRET_KEY; without one, the emulator at STRIPE_API_BASE."""
+    from seatbill.services.stripe_gateway import StripeGateway
+
+    return StripeGateway.from_settings(
+        settings, secret_key=settings.stripe_secret_key or EMULATOR_API_KEY
+    )
+
+
+def _start_billing(settings: Settings, catalog: Catalog) -> tuple[Settings, EmulatorServer | None]:
+    """With STRIPE_SECRET_KEY: real Stripe, as configured. Without: the offline emulator, started
+    here unless STRIPE_API_BASE names one already running; this service's webhook URL is
+    registered with it (its signing secret becomes STRIPE_WEBHOOK_SECRET) and the catalog's
+    products and prices are created there."""
+    from seatbill.emulator import EmulatorServer
+    from seatbill.services.catalog_sync import sync_catalog
+
+    if settings.stripe_secret_key is not None:
+        log.info(
+            "billing: Stripe%s",
+            f" at {settings.stripe_api_base}" if settings.stripe_api_base else "",
+        )
+        return settings, None
+    emulator = None
+    if settings.stripe_api_base is None:
+        emulator = EmulatorServer("127.0.0.1", settings.stripe_emulator_port)
+        try:
+            emulator.start()
+        except (OSError, RuntimeError) as exc:
+            raise SystemExit(
+                f"seatbill: could not start the Stripe emulator on port "
+                f"{settings.stripe_emulator_port} ({exc}); set STRIPE_EMULATOR_PORT"
+            ) from None
+        settings = replace(settings, stripe_api_base=emulator.url)
+    webhook_url = f"{settings.public_url}/webhooks/stripe"
+
+    async def prepare() -> str:
+        gateway = _stripe_gateway(settings)  # its own event loop: the app gets a fresh gateway
+        for action in await sync_catalog(gateway, catalog):
+            log.info("catalog sync: %s", action)
+        # Registered after the sync: the catalog's own events need not reach a server not up yet.
+        endpoint = await gateway.create_webhook_endpoint(webhook_url)
+        return str(endpoint.secret)
+
+    try:
+        secret = asyncio.run(prepare())
+    except Exception:
+        if emulator is not None:
+            emulator.stop()
+        raise
+    log.warning(
+        "BILLING IS EMULATED: no STRIPE_SECRET_KEY, so Stripe calls go to the offline emulator "
+        "at %s (test mode, in memory, forgotten on restart; hosted checkout pages are served "
+        "there). Webhooks are delivered to %s. Set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET "
+        "to bill with Stripe.",
+        settings.stripe_api_base,
+        webhook_url,
+    )
+    return replace(settings, stripe_webhook_secret=secret), emulator
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from seatbill.app import create_app
-    from seatbill.catalog import CatalogError
+    from seatbill.catalog import CatalogError, default_catalog_path, load_catalog
     from seatbill.db import migrate
 
     _logging()
+    # The SDK and httpx log every request at INFO; Stripe failures are logged by the gateway.
+    for noisy in ("stripe", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = _settings()
     for default in settings.dev_defaults:
         log.warning("development default in use (set it for production): %s", default)
     try:
-        app = create_app(settings)
+        catalog = load_catalog(settings.plans_path or default_catalog_path())
     except CatalogError as exc:
         print(f"seatbill: plans catalog error: {exc}", file=sys.stderr)
         return 2
     applied = asyncio.run(migrate(settings.database_url))
     log.info("database %s: %s", settings.dialect, f"applied {applied}" if applied else "up to date")
-    log.info("serving GraphQL on http://%s:%s/graphql", settings.host, settings.port)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    settings, emulator = _start_billing(settings, catalog)
+    try:
+        app = create_app(settings, catalog=catalog, gateway=_stripe_gateway(settings))
+        log.info("serving GraphQL on http://%s:%s/graphql", settings.host, settings.port)
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    finally:
+        if emulator is not None:
+            emulator.stop()
     return 0
+
+
+def cmd_catalog_sync(args: argparse.Namespace) -> int:
+    from seatbill.catalog import CatalogError, default_catalog_path, load_catalog
+    from seatbill.services.catalog_sync import sync_catalog
+    from seatbill.services.stripe_gateway import GatewayError
+
+    settings = _settings()
+    if settings.stripe_secret_key is None and settings.stripe_api_base is None:
+        print(
+            "seatbill: set STRIPE_SECRET_KEY (Stripe), or STRIPE_API_BASE (a running emulator)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        catalog = load_catalog(settings.plans_path or default_catalog_path())
+    except CatalogError as exc:
+        print(f"seatbill: plans catalog error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        actions = asyncio.run(sync_catalog(_stripe_gateway(settings), catalog))
+    except GatewayError as exc:
+        print(f"seatbill: catalog sync failed: {exc.message}", file=sys.stderr)
+        return 1
+    for action in actions:
+        print(action)
+    changed = sum(action.changed for action in actions)
+    print(f"{changed} change(s)" if changed else "Stripe already matches the catalog")
+    return 1 if any(action.outcome in ("missing", "mismatch") for action in actions) else 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """The seat-sync worker as a process of its own (API processes: SEAT_SYNC_WORKER=external)."""
+    from seatbill.catalog import CatalogError, default_catalog_path, load_catalog
+
+    _logging()
+    settings = _settings()
+    if settings.stripe_secret_key is None and settings.stripe_api_base is None:
+        print(
+            "seatbill: the worker needs STRIPE_SECRET_KEY (Stripe) or STRIPE_API_BASE "
+            "(a running emulator)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        catalog = load_catalog(settings.plans_path or default_catalog_path())
+    except CatalogError as exc:
+        print(f"seatbill: plans catalog error: {exc}", file=sys.stderr)
+        return 2
+    asyncio.run(_run_worker(settings, catalog))
+    return 0
+
+
+async def _run_worker(settings: Settings, catalog: Catalog) -> None:
+    import signal
+
+    from tortoise import Tortoise
+
+    from seatbill.db import tortoise_config
+    from seatbill.services.seat_sync import SeatSyncWorker
+
+    await Tortoise.init(config=tortoise_config(settings.database_url))
+    worker = SeatSyncWorker(_stripe_gateway(settings), catalog, dialect=settings.dialect)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await worker.start()
+    log.info("seat-sync worker running (database %s); stop with SIGTERM", settings.dialect)
+    try:
+        await stop.wait()
+    finally:
+        log.info("seat-sync worker stopping")
+        await worker.stop()
+        await Tortoise.close_connections()
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -87,6 +242,9 @@ def main(argv: list[str] | None = None) -> int:
         func=cmd_serve
     )
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser(
+        "worker", help="run the seat-sync worker (with SEAT_SYNC_WORKER=external on the API)"
+    ).set_defaults(func=cmd_worker)
     make = sub.add_parser("makemigrations", help="generate migrations for every database")
     make.add_argument("name", nargs="?", default="update")
     make.set_defaults(func=cmd_makemigrations)
@@ -97,6 +255,11 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--ttl", type=int, default=7 * 24 * 3600, help="seconds (default 7 days)")
     token.set_defaults(func=cmd_token)
     sub.add_parser("emulator", help="run the offline Stripe emulator (see docs/emulator.md)")
+    catalog = sub.add_parser("catalog", help="the plans catalog in Stripe")
+    catalog_sub = catalog.add_subparsers(dest="catalog_command", required=True)
+    catalog_sub.add_parser(
+        "sync", help="create or update Stripe products and prices from plans.toml (idempotent)"
+    ).set_defaults(func=cmd_catalog_sync)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -9,7 +9,8 @@ from seatbill.schema.context import Context
 from seatbill.schema.inputs import CreateWorkspaceInput, DeleteWorkspaceInput
 from seatbill.schema.payloads import DeleteWorkspacePayload, WorkspacePayload, attempt
 from seatbill.schema.types import User, Workspace
-from seatbill.services import workspaces
+from seatbill.services import billing, workspaces
+from seatbill.services.billing import Billing
 
 Ctx = Info[Context, None]
 
@@ -36,6 +37,17 @@ async def create_workspace(info: Ctx, input: CreateWorkspaceInput) -> WorkspaceP
 
 async def delete_workspace(info: Ctx, input: DeleteWorkspaceInput) -> DeleteWorkspacePayload:
     viewer = await info.context.viewer()
+    context = info.context
+    # The subscription ends first: if Stripe refuses, the workspace is not deleted.
+    _, errors = await attempt(
+        billing.cancel_now_for_deleted_workspace(
+            Billing(context.gateway, context.catalog, context.settings),
+            viewer,
+            str(input.workspace_id),
+        )
+    )
+    if errors:
+        return DeleteWorkspacePayload(user_errors=errors)
     deleted, errors = await attempt(workspaces.delete_workspace(viewer, str(input.workspace_id)))
     return DeleteWorkspacePayload(
         deleted_workspace_id=strawberry.ID(str(deleted)) if deleted else None, user_errors=errors

@@ -16,8 +16,15 @@ from strawberry.extensions import (
 from strawberry.types import ExecutionContext, Info
 
 from seatbill.config import Settings
+from seatbill.resolvers import billing as billing_resolvers
 from seatbill.resolvers import members as member_resolvers
 from seatbill.resolvers import workspaces as workspace_resolvers
+from seatbill.schema.billing_inputs import (
+    BillingPortalPayload,
+    CheckoutPayload,
+    ProrationPreview,
+    SubscriptionPayload,
+)
 from seatbill.schema.context import Context
 from seatbill.schema.payloads import (
     DeleteWorkspacePayload,
@@ -37,6 +44,15 @@ class Query:
     workspaces: list[Workspace] = strawberry.field(resolver=workspace_resolvers.list_workspaces)
     workspace: Workspace | None = strawberry.field(
         resolver=workspace_resolvers.workspace, description="Null unless you are a member."
+    )
+
+    preview_seat_change: ProrationPreview = strawberry.field(
+        resolver=billing_resolvers.preview_seat_change,
+        description="What updateSeats would charge now and on the next invoice (owners, admins).",
+    )
+    preview_plan_change: ProrationPreview = strawberry.field(
+        resolver=billing_resolvers.preview_plan_change,
+        description="What switchPlan would charge now and on the next invoice (owners, admins).",
     )
 
     @strawberry.field(description="The plans on offer.")
@@ -67,6 +83,18 @@ class Mutation:
     )
     change_member_role: MemberPayload = strawberry.mutation(
         resolver=member_resolvers.change_member_role
+    )
+    start_checkout: CheckoutPayload = strawberry.mutation(resolver=billing_resolvers.start_checkout)
+    update_seats: SubscriptionPayload = strawberry.mutation(resolver=billing_resolvers.update_seats)
+    switch_plan: SubscriptionPayload = strawberry.mutation(resolver=billing_resolvers.switch_plan)
+    cancel_subscription: SubscriptionPayload = strawberry.mutation(
+        resolver=billing_resolvers.cancel_subscription
+    )
+    resume_subscription: SubscriptionPayload = strawberry.mutation(
+        resolver=billing_resolvers.resume_subscription
+    )
+    open_billing_portal: BillingPortalPayload = strawberry.mutation(
+        resolver=billing_resolvers.open_billing_portal
     )
 
 

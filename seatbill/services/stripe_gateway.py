@@ -8,11 +8,22 @@ message safe to show; the details go to the log, never the key.
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import TypeVar
 
 import stripe
+from stripe.params import (
+    CustomerCreateParams,
+    InvoiceCreatePreviewParams,
+    PriceCreateParams,
+    ProductCreateParams,
+    ProductUpdateParams,
+    SubscriptionScheduleUpdateParams,
+    SubscriptionUpdateParams,
+)
+from stripe.params.checkout import SessionCreateParams
 
 from seatbill.config import Settings
 
@@ -24,13 +35,38 @@ SUBSCRIPTION_EXPAND = ["items.data.price", "schedule"]
 
 
 class GatewayError(Exception):
-    """Stripe refused or could not be reached. ``message`` is safe to show to a client."""
+    """Stripe refused or could not be reached. ``message`` is safe to show to a client;
+    ``code`` is Stripe's error code (e.g. ``resource_missing``), for the caller's decisions."""
 
-    def __init__(self, message: str, *, retryable: bool, status: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        status: int | None = None,
+        code: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.retryable = retryable
         self.status = status
+        self.code = code
+
+    @property
+    def missing(self) -> bool:
+        """Stripe does not know the object (deleted, or another account's)."""
+        return self.status == 404 or self.code == "resource_missing"
+
+
+def intent_key(kind: str, *parts: object) -> str:
+    """``seatbill:<kind>:<parts...>``; long or free-form parts are hashed to stay under
+    Stripe's 255 characters and keep URLs and other client text out of request logs."""
+    shown = [str(part) for part in parts]
+    key = ":".join(["seatbill", kind, *shown])
+    if len(key) <= 120:
+        return key
+    digest = hashlib.sha256("\x1f".join(shown).encode()).hexdigest()[:40]
+    return f"seatbill:{kind}:{digest}"
 
 
 def _translate(exc: stripe.StripeError) -> GatewayError:
@@ -47,13 +83,21 @@ def _translate(exc: stripe.StripeError) -> GatewayError:
         exc.request_id,
         exc.user_message or str(exc).splitlines()[0][:300],
     )
+    code = exc.code
     if isinstance(exc, stripe.CardError):
-        return GatewayError("The payment method was declined", retryable=False, status=status)
+        return GatewayError(
+            "The payment method was declined", retryable=False, status=status, code=code
+        )
     if retryable:
         return GatewayError(
-            "The billing provider is unavailable; try again shortly", retryable=True, status=status
+            "The billing provider is unavailable; try again shortly",
+            retryable=True,
+            status=status,
+            code=code,
         )
-    return GatewayError("The billing provider refused the request", retryable=False, status=status)
+    return GatewayError(
+        "The billing provider refused the request", retryable=False, status=status, code=code
+    )
 
 
 class StripeGateway:
@@ -108,3 +152,249 @@ class StripeGateway:
 
     async def retrieve_customer(self, customer_id: str) -> stripe.Customer:
         return await self._call(self.client.v1.customers.retrieve_async(customer_id))
+
+    async def list_subscriptions(self, customer_id: str) -> list[stripe.Subscription]:
+        """The customer's subscriptions in every status, newest first, items' prices expanded."""
+        page = await self._call(
+            self.client.v1.subscriptions.list_async(
+                params={
+                    "customer": customer_id,
+                    "status": "all",
+                    "limit": 100,
+                    "expand": ["data.items.data.price"],
+                }
+            )
+        )
+        return list(page.data)
+
+    async def list_open_checkout_sessions(self, customer_id: str) -> list[stripe.checkout.Session]:
+        page = await self._call(
+            self.client.v1.checkout.sessions.list_async(
+                params={"customer": customer_id, "status": "open", "limit": 100}
+            )
+        )
+        return list(page.data)
+
+    async def find_prices(self, lookup_keys: Sequence[str]) -> dict[str, stripe.Price]:
+        """Active prices by lookup key (with their tiers); keys Stripe does not know are absent."""
+        found: dict[str, stripe.Price] = {}
+        keys = list(dict.fromkeys(lookup_keys))
+        for start in range(0, len(keys), 10):  # Stripe takes at most 10 lookup keys a call
+            page = await self._call(
+                self.client.v1.prices.list_async(
+                    params={
+                        "lookup_keys": keys[start : start + 10],
+                        "active": True,
+                        "limit": 100,
+                        "expand": ["data.tiers"],
+                    }
+                )
+            )
+            for price in page.data:
+                if price.lookup_key:
+                    found[price.lookup_key] = price
+        return found
+
+    async def retrieve_price(self, price_id: str) -> stripe.Price:
+        return await self._call(
+            self.client.v1.prices.retrieve_async(price_id, params={"expand": ["tiers"]})
+        )
+
+    async def retrieve_product(self, product_id: str) -> stripe.Product | None:
+        """The product, or None when Stripe has none with that id (an expected answer)."""
+        try:
+            return await self.client.v1.products.retrieve_async(product_id)
+        except stripe.InvalidRequestError as exc:
+            if exc.http_status == 404:
+                return None
+            raise _translate(exc) from None
+        except stripe.StripeError as exc:
+            raise _translate(exc) from None
+
+    async def retrieve_test_clock_time(self, clock_id: str) -> int:
+        """A test clock's frozen time (test mode only): "now" for its customers."""
+        clock = await self._call(self.client.v1.test_helpers.test_clocks.retrieve_async(clock_id))
+        return int(clock.frozen_time)
+
+    # Writes. Every POST carries an idempotency key derived from the intent ------------
+
+    async def create_customer(
+        self,
+        workspace_id: str,
+        *,
+        test_clock: str | None = None,
+        replaces: str | None = None,
+    ) -> stripe.Customer:
+        """The workspace's one customer. Keyed by workspace, so a retry or a concurrent request
+        gets the same customer; ``replaces`` names a customer Stripe lost (deleted). The params
+        depend on the workspace id alone (no renamable name), so a retry never conflicts."""
+        params: CustomerCreateParams = {
+            "description": f"Seatbill workspace {workspace_id}",
+            "metadata": {"workspace_id": workspace_id},
+        }
+        if test_clock:
+            params["test_clock"] = test_clock
+        parts = ["replaces", replaces] if replaces else []
+        key = intent_key("customer", workspace_id, *parts)
+        return await self._call(
+            self.client.v1.customers.create_async(params=params, options={"idempotency_key": key})
+        )
+
+    async def create_checkout_session(
+        self, params: SessionCreateParams, *, idempotency_key: str
+    ) -> stripe.checkout.Session:
+        return await self._call(
+            self.client.v1.checkout.sessions.create_async(
+                params=params, options={"idempotency_key": idempotency_key}
+            )
+        )
+
+    async def create_portal_session(
+        self, customer_id: str, return_url: str, *, idempotency_key: str
+    ) -> str:
+        session = await self._call(
+            self.client.v1.billing_portal.sessions.create_async(
+                params={"customer": customer_id, "return_url": return_url},
+                options={"idempotency_key": idempotency_key},
+            )
+        )
+        return str(session.url)
+
+    async def update_subscription(
+        self, subscription_id: str, params: SubscriptionUpdateParams, *, idempotency_key: str
+    ) -> stripe.Subscription:
+        return await self._call(
+            self.client.v1.subscriptions.update_async(
+                subscription_id,
+                params={**params, "expand": SUBSCRIPTION_EXPAND},
+                options={"idempotency_key": idempotency_key},
+            )
+        )
+
+    async def cancel_subscription_now(self, subscription_id: str) -> stripe.Subscription:
+        """Cancel at once, no refund. DELETE takes no idempotency key (it is idempotent);
+        one already canceled is answered from a fresh read."""
+        try:
+            return await self._call(
+                self.client.v1.subscriptions.cancel_async(
+                    subscription_id, params={"expand": SUBSCRIPTION_EXPAND}
+                )
+            )
+        except GatewayError as exc:
+            if not exc.missing:
+                raise
+            current = await self.retrieve_subscription(subscription_id)
+            if current.status not in ("canceled", "incomplete_expired"):
+                raise
+            return current
+
+    async def create_subscription_schedule(
+        self, subscription_id: str, *, idempotency_key: str
+    ) -> stripe.SubscriptionSchedule:
+        return await self._call(
+            self.client.v1.subscription_schedules.create_async(
+                params={"from_subscription": subscription_id},
+                options={"idempotency_key": idempotency_key},
+            )
+        )
+
+    async def update_subscription_schedule(
+        self,
+        schedule_id: str,
+        params: SubscriptionScheduleUpdateParams,
+        *,
+        idempotency_key: str,
+    ) -> stripe.SubscriptionSchedule:
+        return await self._call(
+            self.client.v1.subscription_schedules.update_async(
+                schedule_id, params=params, options={"idempotency_key": idempotency_key}
+            )
+        )
+
+    async def release_subscription_schedule(
+        self, schedule_id: str, *, idempotency_key: str
+    ) -> stripe.SubscriptionSchedule:
+        return await self._call(
+            self.client.v1.subscription_schedules.release_async(
+                schedule_id, options={"idempotency_key": idempotency_key}
+            )
+        )
+
+    async def preview_invoice(
+        self, params: InvoiceCreatePreviewParams, *, idempotency_key: str
+    ) -> stripe.Invoice:
+        """``POST /v1/invoices/create_preview``: changes nothing. Keyed by what is previewed
+        as of which second (``proration_date``), so a replayed answer is still right."""
+        return await self._call(
+            self.client.v1.invoices.create_preview_async(
+                params=params, options={"idempotency_key": idempotency_key}
+            )
+        )
+
+    async def create_product(self, params: ProductCreateParams) -> stripe.Product:
+        key = intent_key("product", params.get("id"), params.get("name"))
+        return await self._call(
+            self.client.v1.products.create_async(params=params, options={"idempotency_key": key})
+        )
+
+    async def update_product(self, product_id: str, params: ProductUpdateParams) -> stripe.Product:
+        key = intent_key("product-update", product_id, params.get("name"))
+        return await self._call(
+            self.client.v1.products.update_async(
+                product_id, params=params, options={"idempotency_key": key}
+            )
+        )
+
+    async def create_price(
+        self, params: PriceCreateParams, *, idempotency_key: str
+    ) -> stripe.Price:
+        return await self._call(
+            self.client.v1.prices.create_async(
+                params=params, options={"idempotency_key": idempotency_key}
+            )
+        )
+
+    async def create_webhook_endpoint(self, url: str) -> stripe.WebhookEndpoint:
+        """An endpoint for every event; its ``secret`` signs the deliveries."""
+        return await self._call(
+            self.client.v1.webhook_endpoints.create_async(
+                params={"url": url, "enabled_events": ["*"]},
+                options={"idempotency_key": intent_key("webhook-endpoint", url)},
+            )
+        )
+
+    # Seat sync (owned by the seat-sync worker) ---------------------------------------
+
+    async def update_seat_quantity(
+        self,
+        subscription_id: str,
+        seat_item_id: str,
+        quantity: int,
+        *,
+        covered_change: int,
+        attempt: int = 0,
+    ) -> stripe.Subscription:
+        """Set the seat item's quantity with prorations (auto-mode seat sync).
+
+        The idempotency key is the intent: this subscription at this quantity, covering the
+        membership changes up to outbox row ``covered_change``. The worker's retry number
+        ``attempt`` is part of it because Stripe replays a saved 5xx for a repeated key, and
+        setting an absolute quantity twice changes nothing. The worker owns retries (backoff
+        with jitter, kept in the outbox), so the SDK's network retries are off here.
+        """
+        return await self._call(
+            self.client.v1.subscriptions.update_async(
+                subscription_id,
+                params={
+                    "items": [{"id": seat_item_id, "quantity": quantity}],
+                    "proration_behavior": "create_prorations",
+                    "expand": SUBSCRIPTION_EXPAND,
+                },
+                options={
+                    "idempotency_key": intent_key(
+                        "seat-sync", subscription_id, quantity, covered_change, attempt
+                    ),
+                    "max_network_retries": 0,
+                },
+            )
+        )

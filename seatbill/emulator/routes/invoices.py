@@ -5,6 +5,7 @@ from __future__ import annotations
 from seatbill.emulator import billing, objects, payment_methods
 from seatbill.emulator.events import emit, emit_update
 from seatbill.emulator.money import amount_for
+from seatbill.emulator.periods import add_intervals
 from seatbill.emulator.protocol import (
     Obj,
     StripeError,
@@ -113,8 +114,13 @@ def preview(ctx: Ctx) -> Obj:
     )
     start, end = billing.current_period(state, sub)
     pending = [dict(ii) for ii in billing.pending_for(state, sub)]
+    # As the update would: another interval starts a new period now and invoices it at once.
+    new_interval = bool(entries) and billing.interval_of(new[0].price) != billing.interval_of(
+        old[0].price
+    )
     if behavior != "none" and entries:
-        for line in billing.prorations(state, old, new, start, end, at):
+        after = [] if new_interval else new
+        for line in billing.prorations(state, old, after, start, end, at):
             pending.append(
                 objects.invoiceitem(
                     now,
@@ -131,7 +137,21 @@ def preview(ctx: Ctx) -> Obj:
                     clock=sub["test_clock"],
                 )
             )
-    if behavior == "always_invoice" and entries:
+    if new_interval:
+        interval, count = billing.interval_of(new[0].price)
+        inv = billing.build_invoice(
+            state,
+            cust,
+            sub,
+            "subscription_update",
+            now,
+            at,
+            add_intervals(at, interval, count, 1),
+            new,
+            pending,
+            temporary=True,
+        )
+    elif behavior == "always_invoice" and entries:
         inv = billing.build_invoice(
             state, cust, sub, "subscription_update", now, at, at, [], pending, temporary=True
         )
