@@ -25,6 +25,18 @@ def free_port() -> int:
     return port
 
 
+def start_serve(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    with open(log_path, "wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "seatbill.cli", "serve"], env=env, stdout=log, stderr=log
+        )
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=20)
+
+
 async def test_serve_without_a_stripe_key_bills_against_the_emulator(tmp_path: Path) -> None:
     port, emulator_port = free_port(), free_port()
     env = {
@@ -38,10 +50,7 @@ async def test_serve_without_a_stripe_key_bills_against_the_emulator(tmp_path: P
         DATABASE_URL=f"sqlite://{tmp_path / 'serve.sqlite3'}",
     )
     log_path = tmp_path / "serve.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "seatbill.cli", "serve"], env=env, stdout=log, stderr=log
-        )
+    process = start_serve(env, log_path)
     api = f"http://127.0.0.1:{port}"
     emulator = f"http://127.0.0.1:{emulator_port}"
     stripe_auth = {"Authorization": "Bearer sk_test_anything"}
@@ -105,8 +114,7 @@ async def test_serve_without_a_stripe_key_bills_against_the_emulator(tmp_path: P
                 await asyncio.sleep(0.1)
             assert subscription["seats"] == 1
     finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=20)
+        await asyncio.to_thread(stop, process)
     log_text = log_path.read_text()
     assert "BILLING IS EMULATED" in log_text
     assert "catalog sync: price seatbill_pro_seat_month: created" in log_text
