@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from seatbill.models import AuditLog, User, Workspace
@@ -171,3 +172,31 @@ async def test_a_restricted_workspace_cannot_add_seats_but_can_remove_them(
     assert shrink["subscription"]["pendingSeatChange"]["seats"] == 3
     sub = await stripe_subscription(billing, subscribed.subscription_id)
     assert seat_quantity(sub) == 4
+
+
+async def test_auto_plan_preview_of_a_fourth_member_matches_the_next_invoice(
+    api: Api, billing: Stack
+) -> None:
+    subscribed = await subscribe(api, billing, "pro", members=2)  # 3 seats, all included
+    assert subscribed.clock_id
+    await advance(billing, subscribed.clock_id, APRIL_1 + 15 * DAY)
+
+    preview = await preview_seats(api, subscribed.owner, subscribed.workspace_id, 4)
+
+    # Seat sync adds auto-plan prorations to the next invoice: nothing is due now.
+    assert preview["amountDueNow"] == 0
+    assert [(line["amount"], line["proration"]) for line in preview["lines"]] == [(750, True)]
+    assert preview["lines"][0]["description"].startswith("Remaining time on 4 \u00d7 Pro seat")
+    assert preview["nextInvoiceTotal"] == 750 + 1999 + 1500
+
+    await api.join(subscribed.owner, subscribed.workspace_id, api.person("fourth"))
+    for _ in range(200):  # the seat-sync worker sends the new quantity
+        sub = await stripe_subscription(billing, subscribed.subscription_id)
+        if seat_quantity(sub) == 4:
+            break
+        await asyncio.sleep(0.05)
+    assert seat_quantity(sub) == 4
+    await advance(billing, subscribed.clock_id, MAY_1)
+    renewal = (await invoices(billing, subscribed.subscription_id))[-1]
+    assert (renewal.billing_reason, renewal.total) == ("subscription_cycle", 4249)
+    assert renewal.total == preview["nextInvoiceTotal"]

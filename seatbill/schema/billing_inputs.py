@@ -101,14 +101,16 @@ class ProrationPreview:
     currency: str
     amount_due_now: int = strawberry.field(
         description="Charged at once when the change is made (0 when it waits for the next "
-        "period, or when credits cover it)."
+        "period, when credits cover it, or on an auto plan, whose seat prorations go on the "
+        "next invoice)."
     )
     next_invoice_total: int = strawberry.field(
         description="The total of the next regular invoice after the change."
     )
     lines: list[ProrationLine] = strawberry.field(
-        description="The lines of the invoice made now (prorations and, for an interval "
-        "switch, the new period)."
+        description="What the change itself adds: the lines of the invoice made now "
+        "(prorations and, for an interval switch, the new period); on an auto plan, the "
+        "prorations the next invoice will carry. Empty when a decrease waits for the period end."
     )
     effective_at: datetime = strawberry.field(
         description="When the change would take effect: now, or the next period start."

@@ -30,7 +30,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import stripe
@@ -525,27 +525,48 @@ def _licensed_seats(plan: Plan, billable: int, seat_count: int) -> None:
 # Seats ----------------------------------------------------------------------------------
 
 
+# When a change's money moves: invoiced at once, at the next period start (a schedule), or as
+# prorations added to the next invoice (auto plans: the seat-sync worker's quantity updates).
+Timing = Literal["now", "period_end", "next_invoice"]
+
+
 @dataclass(frozen=True)
 class SeatChange:
-    """How a licensed seat change is made: now (prorated) or at the next period start."""
+    """How a seat change is made: now (prorated), at the next period start, or (auto plans,
+    previews only) as the seat-sync worker makes it when members join or leave."""
 
     view: LiveSubscription
     plan: Plan
     seats: int
-    at_period_end: bool
+    timing: Timing
+
+    @property
+    def at_period_end(self) -> bool:
+        return self.timing == "period_end"
 
     @property
     def is_increase(self) -> bool:
         return self.seats > self.view.seat_quantity
 
 
-async def _seat_change(billing: Billing, workspace: Workspace, seat_count: int) -> SeatChange:
+async def _seat_change(
+    billing: Billing, workspace: Workspace, seat_count: int, *, preview: bool = False
+) -> SeatChange:
     view = await _require_subscription(billing, workspace)
     plan = view.plan
     if plan is None or view.seat is None:
         raise DomainError(
             ErrorCode.VALIDATION, "This subscription's seats are not managed by Seatbill"
         )
+    if plan.seat_mode is SeatMode.AUTO and preview:
+        # "What would N members cost?": any count the plan allows, billed as seat sync bills.
+        if seat_count < 1 or seat_count > (plan.max_seats or MAX_SEATS):
+            raise DomainError(
+                ErrorCode.SEAT_LIMIT_REACHED if seat_count > 1 else ErrorCode.VALIDATION,
+                f"The {plan.name} plan bills between 1 and {plan.max_seats or MAX_SEATS} seats",
+                ("input", "seats"),
+            )
+        return SeatChange(view=view, plan=plan, seats=seat_count, timing="next_invoice")
     if plan.seat_mode is SeatMode.AUTO:
         raise DomainError(
             ErrorCode.VALIDATION,
@@ -555,11 +576,9 @@ async def _seat_change(billing: Billing, workspace: Workspace, seat_count: int) 
         )
     _licensed_seats(plan, await seats.billable_count(workspace.id), seat_count)
     decrease = seat_count < view.seat_quantity
+    later = decrease and plan.seat_decrease is SeatDecrease.PERIOD_END
     return SeatChange(
-        view=view,
-        plan=plan,
-        seats=seat_count,
-        at_period_end=decrease and plan.seat_decrease is SeatDecrease.PERIOD_END,
+        view=view, plan=plan, seats=seat_count, timing="period_end" if later else "now"
     )
 
 
@@ -865,14 +884,13 @@ async def open_portal(
 async def preview_seat_change(
     billing: Billing, viewer: User, raw_workspace_id: str, seat_count: int
 ) -> Preview:
-    """What ``update_seats(seat_count)`` would charge now and on the next invoice."""
+    """What ``update_seats(seat_count)`` would charge now and on the next invoice; on an auto
+    plan, what ``seat_count`` members would cost as seat sync bills them (prorations on the
+    next invoice)."""
     workspace = await _manager(viewer, raw_workspace_id)
     async with _provider_errors():
-        change = await _seat_change(billing, workspace, seat_count)
-        items = _seat_items(change)
-        if change.at_period_end:
-            return await _preview(billing, change.view, items, at_period_end=True)
-        return await _preview(billing, change.view, items, at_period_end=False)
+        change = await _seat_change(billing, workspace, seat_count, preview=True)
+        return await _preview(billing, change.view, _seat_items(change), change.timing)
 
 
 async def preview_plan_change(
@@ -883,21 +901,24 @@ async def preview_plan_change(
     async with _provider_errors():
         change = await _plan_change(billing, workspace, plan_id, interval)
         items = await _plan_items(billing, change)
-        return await _preview(billing, change.view, items, at_period_end=False)
+        return await _preview(billing, change.view, items, "now")
 
 
 async def _preview(
-    billing: Billing, view: LiveSubscription, items: list[dict[str, Any]], *, at_period_end: bool
+    billing: Billing, view: LiveSubscription, items: list[dict[str, Any]], timing: Timing
 ) -> Preview:
-    """Stripe's invoice previews: the invoice made now (``always_invoice``, as the change
-    itself is made) unless the change waits for the period end, and the next period's."""
+    """Stripe's invoice previews for ``items``, made the way the change itself would be made:
+    ``now``: the invoice made at once (``always_invoice``) and the next period's;
+    ``period_end``: nothing now and the next period's; ``next_invoice``: the prorations
+    (``create_prorations``) that the next invoice will carry, and that invoice."""
     gateway = billing.stripe()
     now = await _clock_now(billing, view)
     state = view.fingerprint()
+    digest = _digest(items)
     lines: tuple[PreviewLine, ...] = ()
     due_now = 0
     currency = str(view.raw.currency)
-    if not at_period_end:
+    if timing == "now":
         immediate = await gateway.preview_invoice(
             {
                 "subscription": view.id,
@@ -907,35 +928,43 @@ async def _preview(
                     "proration_date": now,
                 },
             },
-            idempotency_key=intent_key("preview-now", view.id, _digest(items), state, now),
+            idempotency_key=intent_key("preview-now", view.id, digest, state, now),
         )
         due_now = int(immediate.amount_due)
         currency = str(immediate.currency)
-        lines = tuple(
-            PreviewLine(
-                description=str(line.description or ""),
-                amount=int(line.amount),
-                proration=_is_proration(line),
-            )
-            for line in immediate.lines.data
-        )
+        lines = _lines(immediate)
+    prorate = timing == "next_invoice"
     upcoming = await gateway.preview_invoice(
         {
             "subscription": view.id,
             "subscription_details": {
                 "items": items,  # type: ignore[typeddict-item]
-                "proration_behavior": "none",
+                "proration_behavior": "create_prorations" if prorate else "none",
+                **({"proration_date": now} if prorate else {}),
             },
         },
-        idempotency_key=intent_key("preview-next", view.id, _digest(items), state, now),
+        idempotency_key=intent_key("preview-next", view.id, digest, state, timing, now),
     )
-    effective = view.period_end if at_period_end else now
+    if prorate:
+        lines = tuple(line for line in _lines(upcoming) if line.proration)
+    effective = view.period_end if timing == "period_end" else now
     return Preview(
         currency=currency,
         amount_due_now=due_now,
         next_invoice_total=int(upcoming.total),
         lines=lines,
         effective_at=datetime.fromtimestamp(effective, UTC),
+    )
+
+
+def _lines(invoice: stripe.Invoice) -> tuple[PreviewLine, ...]:
+    return tuple(
+        PreviewLine(
+            description=str(line.description or ""),
+            amount=int(line.amount),
+            proration=_is_proration(line),
+        )
+        for line in invoice.lines.data
     )
 
 
