@@ -56,6 +56,7 @@ def test_seatbill_serve_from_scratch(tmp_path: Path) -> None:
         k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "JWT_SECRET", "PUBLIC_URL"}
     }
     env["PORT"] = str(port)
+    env["STRIPE_EMULATOR_PORT"] = str(_free_port())
     proc = subprocess.Popen(
         [sys.executable, "-m", "seatbill.cli", "serve"],
         cwd=tmp_path,
