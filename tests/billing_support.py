@@ -25,7 +25,8 @@ CANCEL = "https://app.example.com/billing"
 
 SUBSCRIPTION = """
 subscription { id status seats interval cancelAtPeriodEnd canceledAt
-  currentPeriodStart currentPeriodEnd plan { id } pendingSeatChange { seats effectiveAt } }
+  currentPeriodStart currentPeriodEnd plan { id } pendingSeatChange { seats effectiveAt }
+  latestInvoice { id amountDue amountPaid status } }
 """
 WORKSPACE_BILLING = """
 query($id: ID!) { workspace(id: $id) {

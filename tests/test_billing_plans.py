@@ -56,6 +56,13 @@ async def test_monthly_to_yearly_switch_credits_the_month_and_bills_the_year(
         (15000, "4 \u00d7 Pro seat (Tier pricing, per year)"),
     ]
     assert (charged.amount_due, charged.amount_paid) == (32666, 32666)
+    # The payload shows the invoice at once, without waiting for Stripe's webhooks.
+    assert switched["subscription"]["latestInvoice"] == {
+        "id": charged.id,
+        "amountDue": 32666,
+        "amountPaid": 32666,
+        "status": "paid",
+    }
     assert preview["amountDueNow"] == 32666
     assert [line["amount"] for line in preview["lines"]] == [-1333, -1000, 19999, 15000]
     assert preview["nextInvoiceTotal"] == 34999

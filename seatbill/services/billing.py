@@ -369,16 +369,32 @@ async def _price_ids(billing: Billing, refs: Sequence[PriceRef]) -> list[str]:
 
 
 async def _mirror(billing: Billing, sub: stripe.Subscription) -> Subscription | None:
-    """Mirror what Stripe just answered (fresh), with the schedule expanded when it has one."""
+    """Mirror what Stripe just answered, with the schedule expanded when it has one, and its
+    latest invoice (a change invoiced at once is paid by now), so the API shows the new state
+    without waiting for the webhooks. The snapshot is as of the customer's "now" (its test
+    clock's time in test mode): webhooks about the same moment are re-fetched, older ones
+    about intermediate states (an invoice's draft) no longer overwrite it."""
+    gateway = billing.stripe()
     if isinstance(sub.schedule, str):
-        sub = await billing.stripe().retrieve_subscription(sub.id)
-    return await mirror.sync_subscription(
+        sub = await gateway.retrieve_subscription(sub.id)
+    clock = _id_of(sub.test_clock)
+    observed_at = await gateway.retrieve_test_clock_time(clock) if clock else int(time.time())
+    row = await mirror.sync_subscription(
         sub,
-        observed_at=0,
+        observed_at=observed_at,
         catalog=billing.catalog,
-        gateway=billing.gateway,
+        gateway=gateway,
         dunning_max_attempts=billing.settings.dunning_max_attempts,
     )
+    invoice_id = _id_of(sub.latest_invoice)
+    if row is not None and invoice_id:
+        await mirror.sync_invoice(
+            await gateway.retrieve_invoice(invoice_id),
+            observed_at=observed_at,
+            gateway=gateway,
+            dunning_max_attempts=billing.settings.dunning_max_attempts,
+        )
+    return row
 
 
 async def _clock_now(billing: Billing, view: LiveSubscription) -> int:
@@ -901,11 +917,17 @@ async def preview_plan_change(
     async with _provider_errors():
         change = await _plan_change(billing, workspace, plan_id, interval)
         items = await _plan_items(billing, change)
-        return await _preview(billing, change.view, items, "now")
+        new_period = change.interval != change.view.interval
+        return await _preview(billing, change.view, items, "now", new_period=new_period)
 
 
 async def _preview(
-    billing: Billing, view: LiveSubscription, items: list[dict[str, Any]], timing: Timing
+    billing: Billing,
+    view: LiveSubscription,
+    items: list[dict[str, Any]],
+    timing: Timing,
+    *,
+    new_period: bool = False,
 ) -> Preview:
     """Stripe's invoice previews for ``items``, made the way the change itself would be made:
     ``now``: the invoice made at once (``always_invoice``) and the next period's;
@@ -945,13 +967,18 @@ async def _preview(
         },
         idempotency_key=intent_key("preview-next", view.id, digest, state, timing, now),
     )
+    next_total = int(upcoming.total)
     if prorate:
         lines = tuple(line for line in _lines(upcoming) if line.proration)
+    elif new_period:
+        # Another interval starts a new period now: the invoice made at once bills it, and
+        # its regular (non-proration) lines are what every later period costs.
+        next_total = sum(line.amount for line in lines if not line.proration)
     effective = view.period_end if timing == "period_end" else now
     return Preview(
         currency=currency,
         amount_due_now=due_now,
-        next_invoice_total=int(upcoming.total),
+        next_invoice_total=next_total,
         lines=lines,
         effective_at=datetime.fromtimestamp(effective, UTC),
     )
