@@ -219,7 +219,7 @@ async def all_events(client: stripe.StripeClient) -> list[dict[str, Any]]:
     params: dict[str, Any] = {"limit": 100}
     while True:
         page = await client.v1.events.list_async(params=params)
-        out.extend(e.to_dict() for e in page.data)
+        out.extend(e.to_dict(for_json=True) for e in page.data)
         if not page.has_more:
             break
         params = {"limit": 100, "starting_after": page.data[-1].id}

@@ -129,6 +129,9 @@ class Invoice(Model):
 class WebhookEvent(Model):
     id = fields.CharField(max_length=255, primary_key=True)  # Stripe's event id
     type = fields.CharField(max_length=128)
+    # The Stripe object the event is about (data.object.id): an event of the same object seen
+    # at the same second or later makes a snapshot unsure, so it is re-fetched instead.
+    object_id = fields.CharField(max_length=255, null=True)
     stripe_created = fields.DatetimeField()
     received_at = fields.DatetimeField(auto_now_add=True)
     processed_at = fields.DatetimeField(null=True)
@@ -138,6 +141,7 @@ class WebhookEvent(Model):
 
     class Meta:
         table = "webhook_event"
+        indexes = (("object_id", "stripe_created"),)
 
 
 class AuditLog(Model):

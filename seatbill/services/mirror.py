@@ -6,8 +6,10 @@ Unix time of the Stripe snapshot its fields came from (an event's ``created``):
 
 - ``observed_at`` > ``snapshot_at``: the snapshot is newer; apply it.
 - ``observed_at`` < ``snapshot_at``: it is older; keep the row as it is.
-- equal (events within one second): unsure which is newer; re-fetch the object through the
-  gateway and apply what Stripe says now.
+- equal (events within one second), or another event about the object from that second or
+  later was already received but not applied (it came before the object could be linked):
+  unsure which is newer; re-fetch the object through the gateway and apply what Stripe says
+  now.
 
 A *fresh* snapshot (just returned by a Stripe API call, or re-fetched here) is the current
 state: it is always applied, and the stored ``snapshot_at`` only moves forward, to
@@ -27,7 +29,15 @@ import stripe
 from tortoise.transactions import in_transaction
 
 from seatbill.catalog import Catalog, default_catalog_path, load_catalog
-from seatbill.models import AuditLog, Invoice, ItemRole, Subscription, SubscriptionItem, Workspace
+from seatbill.models import (
+    AuditLog,
+    Invoice,
+    ItemRole,
+    Subscription,
+    SubscriptionItem,
+    WebhookEvent,
+    Workspace,
+)
 from seatbill.services import dunning
 from seatbill.services.stripe_gateway import StripeGateway
 
@@ -226,6 +236,27 @@ async def _subscription_workspace(
     return None
 
 
+# Ordering --------------------------------------------------------------------------------
+
+
+async def _unsure(
+    stripe_id: str, row: Subscription | Invoice | None, observed_at: int, event_id: str | None
+) -> bool:
+    """Whether an event's snapshot may be older than Stripe's current object: the row holds a
+    snapshot of the same second, or another event about the object from that second or later
+    was already received (and not applied: say it came before the object could be linked)."""
+    if row is not None and observed_at == row.snapshot_at:
+        return True
+    if event_id is None:
+        return False
+    seen_at = datetime.fromtimestamp(observed_at, UTC)
+    return (
+        await WebhookEvent.filter(object_id=stripe_id, stripe_created__gte=seen_at)
+        .exclude(id=event_id)
+        .exists()
+    )
+
+
 # Subscriptions ---------------------------------------------------------------------------
 
 
@@ -344,10 +375,10 @@ async def sync_subscription(
     stripe_id = str(sub["id"])
     async with in_transaction():
         row = await Subscription.filter(stripe_id=stripe_id).select_for_update().first()
-        if row is not None and not is_fresh:
-            if observed_at < row.snapshot_at:
+        if not is_fresh:
+            if row is not None and observed_at < row.snapshot_at:
                 return row
-            if observed_at == row.snapshot_at and gateway is not None:
+            if gateway is not None and await _unsure(stripe_id, row, observed_at, event_id):
                 sub = plain(await gateway.retrieve_subscription(stripe_id))
                 is_fresh = True
         workspace = await _subscription_workspace(sub, row, workspace_id)
@@ -527,10 +558,10 @@ async def sync_invoice(
     stripe_id = str(inv["id"])
     async with in_transaction():
         row = await Invoice.filter(stripe_id=stripe_id).select_for_update().first()
-        if row is not None and not is_fresh:
-            if observed_at < row.snapshot_at:
+        if not is_fresh:
+            if row is not None and observed_at < row.snapshot_at:
                 return row
-            if observed_at == row.snapshot_at and gateway is not None:
+            if gateway is not None and await _unsure(stripe_id, row, observed_at, event_id):
                 inv = plain(await gateway.retrieve_invoice(stripe_id))
         workspace_id = await _invoice_workspace(inv, row)
         values: dict[str, Any] = {

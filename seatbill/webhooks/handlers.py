@@ -40,6 +40,11 @@ class Delivery:
         found: dict[str, Any] = dict(self.event["data"]["object"])
         return found
 
+    @property
+    def object_id(self) -> str | None:
+        """The id of the Stripe object the event is about."""
+        return mirror.object_id(self.event.get("data", {}).get("object", {}).get("id"))
+
     def require_gateway(self) -> StripeGateway:
         if self.gateway is None:
             raise GatewayMissing("billing is not configured")

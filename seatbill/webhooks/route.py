@@ -94,6 +94,7 @@ async def _record(delivery: Delivery) -> WebhookEvent:
             return await WebhookEvent.create(
                 id=delivery.id,
                 type=str(delivery.event["type"]),
+                object_id=delivery.object_id,
                 stripe_created=datetime.fromtimestamp(delivery.created, UTC),
             )
     except IntegrityError:  # the same event delivered concurrently
