@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import tomllib
 from datetime import UTC, datetime
 
+from seatbill.catalog import default_catalog_path, parse_catalog
 from seatbill.models import AuditLog, User, Workspace
+from seatbill.services import billing as services_billing
+from seatbill.services.billing import Billing
 from tests.billing_support import (
     APRIL_1,
     DAY,
@@ -200,3 +204,40 @@ async def test_auto_plan_preview_of_a_fourth_member_matches_the_next_invoice(
     renewal = (await invoices(billing, subscribed.subscription_id))[-1]
     assert (renewal.billing_reason, renewal.total) == ("subscription_cycle", 4249)
     assert renewal.total == preview["nextInvoiceTotal"]
+
+
+async def test_a_plan_that_prorates_decreases_credits_them_at_once(
+    api: Api, billing: Stack
+) -> None:
+    subscribed = await subscribe(api, billing, "team", seats=5)
+    assert subscribed.clock_id
+    await advance(billing, subscribed.clock_id, APRIL_1 + 15 * DAY)
+    # The same Stripe prices, in a catalog whose team plan says seat_decrease = "prorate".
+    data = tomllib.loads(default_catalog_path().read_text())
+    data["plans"]["team"]["seat_decrease"] = "prorate"
+    prorating = Billing(billing.gateway, parse_catalog(data), billing.settings)
+    owner = await User.get(subject=subscribed.owner.sub)
+
+    row = await services_billing.update_seats(prorating, owner, subscribed.workspace_id, 3)
+
+    assert row is not None and row.seat_quantity == 3 and row.pending_seat_quantity is None
+    credit = (await invoices(billing, subscribed.subscription_id))[-1]
+    assert [line.amount for line in credit.lines.data] == [-2500, 1500]
+    assert (credit.total, credit.amount_due) == (-1000, 0)
+    await advance(billing, subscribed.clock_id, MAY_1)
+    renewal = (await invoices(billing, subscribed.subscription_id))[-1]
+    assert (renewal.total, renewal.amount_due) == (3000, 2000)  # the $10 credit is used
+
+
+async def test_the_same_seat_increase_sent_twice_is_charged_once(api: Api, billing: Stack) -> None:
+    subscribed = await subscribe(api, billing, "team", seats=2)
+    assert subscribed.clock_id
+    await advance(billing, subscribed.clock_id, APRIL_1 + 15 * DAY)
+    both = await asyncio.gather(
+        update_seats(api, subscribed.owner, subscribed.workspace_id, 3),
+        update_seats(api, subscribed.owner, subscribed.workspace_id, 3),
+    )
+    again = await update_seats(api, subscribed.owner, subscribed.workspace_id, 3)
+    assert all(p["userErrors"] == [] and p["subscription"]["seats"] == 3 for p in (*both, again))
+    charges = (await invoices(billing, subscribed.subscription_id))[1:]
+    assert [(i.billing_reason, i.amount_paid) for i in charges] == [("subscription_update", 500)]
