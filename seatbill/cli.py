@@ -33,6 +33,16 @@ def _logging() -> None:
     )
 
 
+def _catalog(settings: Settings) -> Catalog:
+    from seatbill.catalog import CatalogError, default_catalog_path, load_catalog
+
+    try:
+        return load_catalog(settings.plans_path or default_catalog_path())
+    except CatalogError as exc:
+        print(f"seatbill: plans catalog error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 EMULATOR_API_KEY = "sk_test_seatbill_emulator"  # the emulator takes any sk_test_ key
 
 
@@ -101,7 +111,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from seatbill.app import create_app
-    from seatbill.catalog import CatalogError, default_catalog_path, load_catalog
     from seatbill.db import migrate
 
     _logging()
@@ -111,11 +120,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
     for default in settings.dev_defaults:
         log.warning("development default in use (set it for production): %s", default)
-    try:
-        catalog = load_catalog(settings.plans_path or default_catalog_path())
-    except CatalogError as exc:
-        print(f"seatbill: plans catalog error: {exc}", file=sys.stderr)
-        return 2
+    catalog = _catalog(settings)
     applied = asyncio.run(migrate(settings.database_url))
     log.info("database %s: %s", settings.dialect, f"applied {applied}" if applied else "up to date")
     settings, emulator = _start_billing(settings, catalog)
@@ -130,7 +135,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_catalog_sync(args: argparse.Namespace) -> int:
-    from seatbill.catalog import CatalogError, default_catalog_path, load_catalog
     from seatbill.services.catalog_sync import sync_catalog
     from seatbill.services.stripe_gateway import GatewayError
 
@@ -141,11 +145,7 @@ def cmd_catalog_sync(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    try:
-        catalog = load_catalog(settings.plans_path or default_catalog_path())
-    except CatalogError as exc:
-        print(f"seatbill: plans catalog error: {exc}", file=sys.stderr)
-        return 2
+    catalog = _catalog(settings)
     try:
         actions = asyncio.run(sync_catalog(_stripe_gateway(settings), catalog))
     except GatewayError as exc:

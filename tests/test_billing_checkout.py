@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
-import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser
 
 from seatbill.models import AuditLog, Workspace
 from tests.billing_support import (
@@ -23,27 +21,9 @@ from tests.billing_support import (
     workspace_billing,
 )
 from tests.conftest import Api, Stack
+from tests.emulator.test_pages import browser
 
-__all__ = ["billing"]
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+__all__ = ["billing", "browser"]
 
 
 def customers_of(stack: Stack, workspace_id: str) -> list[dict[str, object]]:
