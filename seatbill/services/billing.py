@@ -24,6 +24,7 @@ Money decisions:
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -44,6 +45,8 @@ from seatbill.services import mirror, seats
 from seatbill.services.errors import DomainError, ErrorCode
 from seatbill.services.stripe_gateway import GatewayError, StripeGateway, intent_key
 from seatbill.services.workspaces import require_membership
+
+log = logging.getLogger("seatbill.billing")
 
 MANAGERS = (Role.OWNER, Role.ADMIN)
 ENDED = ("canceled", "incomplete_expired")
@@ -361,10 +364,8 @@ async def _price_ids(billing: Billing, refs: Sequence[PriceRef]) -> list[str]:
         elif ref.lookup_key in found:
             ids.append(found[ref.lookup_key].id)
         else:
-            raise GatewayError(
-                f"The billing provider has no price {ref.lookup_key!r}: run `seatbill catalog sync`",
-                retryable=False,
-            )
+            log.error("Stripe has no active price %r: run `seatbill catalog sync`", ref.lookup_key)
+            raise GatewayError("This plan cannot be bought right now", retryable=False)
     return ids
 
 
@@ -377,8 +378,7 @@ async def _mirror(billing: Billing, sub: stripe.Subscription) -> Subscription | 
     gateway = billing.stripe()
     if isinstance(sub.schedule, str):
         sub = await gateway.retrieve_subscription(sub.id)
-    clock = _id_of(sub.test_clock)
-    observed_at = await gateway.retrieve_test_clock_time(clock) if clock else int(time.time())
+    observed_at = await _customer_now(billing, _id_of(sub.test_clock))
     row = await mirror.sync_subscription(
         sub,
         observed_at=observed_at,
@@ -397,10 +397,10 @@ async def _mirror(billing: Billing, sub: stripe.Subscription) -> Subscription | 
     return row
 
 
-async def _clock_now(billing: Billing, view: LiveSubscription) -> int:
-    """ "Now" for the subscription: its test clock's time in test mode, else the real time."""
-    if view.test_clock:
-        return await billing.stripe().retrieve_test_clock_time(view.test_clock)
+async def _customer_now(billing: Billing, test_clock: str | None) -> int:
+    """Stripe's "now" for a customer: its test clock's time in test mode, else the real time."""
+    if test_clock:
+        return await billing.stripe().retrieve_test_clock_time(test_clock)
     return int(time.time())
 
 
@@ -934,7 +934,7 @@ async def _preview(
     ``period_end``: nothing now and the next period's; ``next_invoice``: the prorations
     (``create_prorations``) that the next invoice will carry, and that invoice."""
     gateway = billing.stripe()
-    now = await _clock_now(billing, view)
+    now = await _customer_now(billing, view.test_clock)
     state = view.fingerprint()
     digest = _digest(items)
     lines: tuple[PreviewLine, ...] = ()
