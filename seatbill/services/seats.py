@@ -56,16 +56,17 @@ def purchased(subscription: Subscription | None) -> int | None:
 
 
 def limit(subscription: Subscription | None, catalog: Catalog) -> int | None:
-    """The most members a workspace may have: the purchased seats on a licensed plan, and
-    the plan's ``max_seats`` on any plan (the lower of the two); None when nothing caps it."""
+    """The most members a workspace may have: the purchased seats on a licensed plan (or a
+    plan the catalog does not know), and the plan's ``max_seats`` on any plan (the lower of
+    the two); None when nothing caps it."""
     if subscription is None or not mirror.is_live(subscription):
         return None
     plan = plan_of(subscription, catalog)
-    if plan is None:
-        return None
-    caps = [plan.max_seats] if plan.max_seats is not None else []
-    if plan.seat_mode is SeatMode.LICENSED:
+    caps = []
+    if plan is None or plan.seat_mode is SeatMode.LICENSED:
         caps.append(subscription.seat_quantity)
+    if plan is not None and plan.max_seats is not None:
+        caps.append(plan.max_seats)
     return min(caps) if caps else None
 
 
