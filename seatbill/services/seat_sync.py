@@ -42,6 +42,7 @@ log = logging.getLogger("seatbill.seat_sync")
 MEMBER_JOINED = "member_joined"
 MEMBER_REMOVED = "member_removed"
 MEMBER_LEFT = "member_left"
+SUBSCRIPTION_LINKED = "subscription_linked"  # a new subscription: members may differ from it
 
 # pg_try_advisory_xact_lock(namespace, key): one worker at a time per workspace.
 ADVISORY_LOCK_NAMESPACE = 0x5EA7
