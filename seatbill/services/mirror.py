@@ -26,9 +26,10 @@ from functools import lru_cache
 from typing import Any
 
 import stripe
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from seatbill.catalog import Catalog, default_catalog_path, load_catalog
+from seatbill.catalog import Catalog, SeatMode, default_catalog_path, load_catalog
 from seatbill.models import (
     AuditLog,
     Invoice,
@@ -369,9 +370,36 @@ async def sync_subscription(
     fetched through ``gateway`` when it is new. Runs in its own transaction (a savepoint inside
     the caller's) and writes an audit row when anything changed.
     """
-    sub = plain(stripe_sub)
-    catalog = catalog or _bundled_catalog()
-    is_fresh = event_id is None if fresh is None else fresh
+    for attempt in range(2):
+        try:
+            return await _sync_subscription(
+                plain(stripe_sub),
+                observed_at=observed_at,
+                event_id=event_id,
+                workspace_id=workspace_id,
+                catalog=catalog or _bundled_catalog(),
+                gateway=gateway,
+                dunning_max_attempts=dunning_max_attempts,
+                is_fresh=event_id is None if fresh is None else fresh,
+            )
+        except IntegrityError:
+            # A concurrent writer created the same row first: go again, now as an update.
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _sync_subscription(
+    sub: dict[str, Any],
+    *,
+    observed_at: int,
+    event_id: str | None,
+    workspace_id: uuid.UUID | None,
+    catalog: Catalog,
+    gateway: StripeGateway | None,
+    dunning_max_attempts: int,
+    is_fresh: bool,
+) -> Subscription | None:
     stripe_id = str(sub["id"])
     async with in_transaction():
         row = await Subscription.filter(stripe_id=stripe_id).select_for_update().first()
@@ -429,6 +457,11 @@ async def sync_subscription(
             row.snapshot_at = max(row.snapshot_at, observed_at)
             await row.save()
         await _replace_items(row, items)
+        if before is None and _auto_seats(catalog, row.plan_key):
+            # Members may have joined or left since checkout: seat sync counts them again.
+            from seatbill.services import seat_sync  # (seat_sync imports this module)
+
+            await seat_sync.enqueue(workspace.id, seat_sync.SUBSCRIPTION_LINKED)
         after = _fields(row, _SUBSCRIPTION_FIELDS)
         if before != after:
             await audit(
@@ -447,6 +480,11 @@ async def sync_subscription(
                 workspace.id, max_attempts=dunning_max_attempts, event_id=event_id
             )
         return row
+
+
+def _auto_seats(catalog: Catalog, plan_key: str | None) -> bool:
+    plan = catalog.get(plan_key) if plan_key else None
+    return plan is not None and plan.seat_mode is SeatMode.AUTO
 
 
 async def _apply_schedule(
@@ -553,8 +591,32 @@ async def sync_invoice(
     re-evaluate its workspace's dunning state. An invoice whose workspace is not known yet is
     still stored (``workspace`` null) and claimed when its customer or subscription is linked.
     """
-    inv = plain(stripe_invoice)
-    is_fresh = event_id is None if fresh is None else fresh
+    for attempt in range(2):
+        try:
+            return await _sync_invoice(
+                plain(stripe_invoice),
+                observed_at=observed_at,
+                event_id=event_id,
+                gateway=gateway,
+                dunning_max_attempts=dunning_max_attempts,
+                is_fresh=event_id is None if fresh is None else fresh,
+            )
+        except IntegrityError:
+            # A concurrent writer created the same row first: go again, now as an update.
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _sync_invoice(
+    inv: dict[str, Any],
+    *,
+    observed_at: int,
+    event_id: str | None,
+    gateway: StripeGateway | None,
+    dunning_max_attempts: int,
+    is_fresh: bool,
+) -> Invoice:
     stripe_id = str(inv["id"])
     async with in_transaction():
         row = await Invoice.filter(stripe_id=stripe_id).select_for_update().first()
