@@ -33,14 +33,15 @@ from typing import Any
 import httpx
 
 from seatbill.auth import issue_development_token
+from seatbill.catalog import default_catalog_path, load_catalog
 from seatbill.config import Settings
 from seatbill.db import migrate
 from seatbill.emulator import EmulatorServer
 from seatbill.models import SeatOutbox
 from seatbill.services import mirror, seat_sync
+from seatbill.services.catalog_sync import sync_catalog
 from seatbill.services.stripe_gateway import StripeGateway
 from tests.conftest import free_socket, serve
-from tests.test_webhooks_helpers import catalog_prices, checkout, plan_items
 
 
 class Client:
@@ -134,11 +135,34 @@ async def run(api: Client, gateway: StripeGateway, rounds: int, burst: int) -> N
             owner, 'mutation { createWorkspace(input: {name: "B"}) { workspace { id } } }'
         )
     )["createWorkspace"]["workspace"]["id"]
-    prices = await catalog_prices(gateway.client)
-    session, _ = await checkout(gateway.client, ws, plan_items(prices, "pro", "month", 1))
+    catalog = load_catalog(default_catalog_path())
+    await sync_catalog(gateway, catalog)
+    started = await api.gql(
+        owner,
+        "mutation($i: StartCheckoutInput!) { startCheckout(input: $i) { sessionId } }",
+        {
+            "i": {
+                "workspaceId": ws,
+                "planId": "pro",
+                "interval": "MONTH",
+                "successUrl": "https://bench.example/done",
+                "cancelUrl": "https://bench.example/billing",
+            }
+        },
+    )
+    raw = await gateway.client.raw_request_async(
+        "post",
+        f"/v1/test_helpers/checkout/sessions/{started['startCheckout']['sessionId']}/complete",
+        payment_method="pm_card_visa",
+    )
+    session = gateway.client.deserialize(raw, api_mode="V1")
     subscription = await gateway.retrieve_subscription(str(session.subscription))
-    seat_price = prices["seatbill_pro_seat_month"]
-    seat_item = next(i for i in subscription["items"].data if i.price.id == seat_price)
+    seat_item = next(
+        item
+        for item in subscription["items"].data
+        if (match := catalog.match_price(lookup_key=item.price.lookup_key)) is not None
+        and match.role == "seat"
+    )
 
     async def live() -> bool:
         return await mirror.live_subscription(uuid.UUID(ws)) is not None
