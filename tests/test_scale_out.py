@@ -130,12 +130,14 @@ async def customers_of(client: stripe.StripeClient, workspace_id: str) -> list[s
 
 
 async def outbox_backlog(database_url: str, workspace_id: str) -> tuple[int, int]:
+    """(rows for joins, rows not processed yet) of the workspace."""
     import asyncpg
 
     conn = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
     try:
         row = await conn.fetchrow(
-            "SELECT count(*) AS total, count(*) FILTER (WHERE processed_at IS NULL) AS open "
+            "SELECT count(*) FILTER (WHERE reason = 'member_joined') AS total, "
+            "count(*) FILTER (WHERE processed_at IS NULL) AS open "
             "FROM seat_outbox WHERE workspace_id = $1",
             uuid.UUID(workspace_id),
         )

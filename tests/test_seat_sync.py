@@ -271,7 +271,7 @@ async def test_hundred_members_accepted_within_a_second_make_at_most_three_updat
     # the worker sends once the burst pauses for 0.2 s, or every 2 s while it lasts.
     assert 1 <= updates <= 3, f"{updates} updates for 100 accepts in {took:.2f}s"
     assert await SeatOutbox.filter(workspace_id=ws, processed_at__isnull=True).count() == 0
-    assert await SeatOutbox.filter(workspace_id=ws).count() == 100
+    assert await SeatOutbox.filter(workspace_id=ws, reason="member_joined").count() == 100
 
 
 # Failures ----------------------------------------------------------------------------------
@@ -323,7 +323,7 @@ async def test_stripe_down_delays_a_seat_change_but_never_loses_it(
         await asyncio.sleep(3.0)
         hits = await fault_hits(api.http, stack)
         assert hits >= 4, hits
-        row = await SeatOutbox.get(workspace_id=ws)
+        row = await SeatOutbox.get(workspace_id=ws, reason="member_joined")
         assert row.processed_at is None and row.attempts >= 4
     finally:
         await clear_faults(api.http, stack)
@@ -331,7 +331,7 @@ async def test_stripe_down_delays_a_seat_change_but_never_loses_it(
     sub = await synced_at(api, owner, ws, 2)
     assert sub["seatSync"]["lastError"] is None
     assert await stripe_seats(client, paid.subscription) == 2
-    row = await SeatOutbox.get(workspace_id=ws)
+    row = await SeatOutbox.get(workspace_id=ws, reason="member_joined")
     assert row.processed_at is not None
 
 
@@ -357,7 +357,7 @@ async def test_stripe_refusal_is_recorded_as_failed_with_a_safe_error(
     # Stripe's words ("Injected error 400 ...") stay in the log; the client gets a safe one.
     assert sub["seatSync"]["lastError"] == "The billing provider refused the request"
     assert sub["seats"] == 1
-    row = await SeatOutbox.get(workspace_id=ws)
+    row = await SeatOutbox.get(workspace_id=ws, reason="member_joined")
     assert row.processed_at is not None  # permanent: not retried
     assert row.last_error == "The billing provider refused the request"
     assert await stripe_seats(client, paid.subscription) == 1
@@ -483,3 +483,22 @@ def test_advisory_keys_are_32_bit() -> None:
     keys = {seat_sync.advisory_key(uuid.uuid4()) for _ in range(1000)}
     assert all(-(2**31) <= key < 2**31 for key in keys)
     assert len(keys) > 990
+
+
+async def test_member_joining_during_checkout_is_billed_once_the_subscription_appears(
+    api: Api, stack: Stack
+) -> None:
+    owner, ann = api.person("owner"), api.person("ann")
+    ws = await api.create_workspace(owner, "Racing Co")
+    await sync_catalog(stack.gateway, stack_catalog())
+    started = await start_checkout(api, owner, ws, "pro")
+    assert started["userErrors"] == []
+    # Ann joins while the owner is on the checkout page (for one seat): no subscription yet.
+    await api.join(owner, ws, ann)
+    await eventually(
+        lambda: SeatOutbox.filter(workspace_id=ws, processed_at__isnull=False).exists()
+    )
+    session = await complete_checkout(stack, started["sessionId"])
+    # When the subscription appears, seat sync bills what the members are now.
+    await synced_at(api, owner, ws, 2)
+    assert await stripe_seats(stack.gateway.client, str(session.subscription)) == 2
