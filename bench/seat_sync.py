@@ -42,6 +42,7 @@ from seatbill.services import mirror, seat_sync
 from seatbill.services.catalog_sync import sync_catalog
 from seatbill.services.stripe_gateway import StripeGateway
 from tests.conftest import free_socket, serve
+from tests.test_seat_sync import seat_sync_updates
 
 
 class Client:
@@ -199,12 +200,12 @@ async def run(api: Client, gateway: StripeGateway, rounds: int, burst: int) -> N
 
     # A burst with the default debounce: how many Stripe updates, how long until exact.
     people = [await api.newcomer(owner, ws) for _ in range(burst)]
-    before = await updates_sent(gateway, subscription.id)
+    before = await seat_sync_updates(gateway.client, subscription.id)
     start = time.perf_counter()
     await asyncio.gather(*(api.accept(p, i) for p, i in people))
     burst_end = time.perf_counter()
     settle = await until_processed(ws, burst_end)
-    sent = await updates_sent(gateway, subscription.id) - before
+    sent = await seat_sync_updates(gateway.client, subscription.id) - before
     final = await gateway.retrieve_subscription(subscription.id)
     quantity = next(i.quantity for i in final["items"].data if i.id == seat_item.id)
     assert quantity == 1 + rounds + burst, quantity
@@ -215,22 +216,6 @@ async def run(api: Client, gateway: StripeGateway, rounds: int, burst: int) -> N
     print(f"sync (debounce 0) / stripe    = {med(syncs) / med(stripe_update):.2f}")
     print(f"burst: stripe updates/accepts = {sent}/{burst}")
     print(f"burst: exact after / burst    = {settle / (burst_end - start):.2f}")
-
-
-async def updates_sent(gateway: StripeGateway, subscription_id: str) -> int:
-    count = 0
-    params: dict[str, Any] = {"type": "customer.subscription.updated", "limit": 100}
-    while True:
-        page = await gateway.client.v1.events.list_async(params=params)
-        for event in page.data:
-            key = event.request.idempotency_key if event.request else None
-            if event.data.object["id"] == subscription_id and (key or "").startswith(
-                "seatbill:seat-sync:"
-            ):
-                count += 1
-        if not page.has_more:
-            return count
-        params = {**params, "starting_after": page.data[-1].id}
 
 
 if __name__ == "__main__":
