@@ -369,6 +369,28 @@ async def test_stripe_refusal_is_recorded_as_failed_with_a_safe_error(
     assert await stripe_seats(client, paid.subscription) == 3
 
 
+async def test_stripe_rate_limit_is_retried(api: Api, stack: Stack, worker: SeatSyncWorker) -> None:
+    owner, ann = api.person("owner"), api.person("ann")
+    ws = await api.create_workspace(owner, "Busy Co")
+    paid = await subscribe(api, stack, owner, ws, "pro", 1)
+    await add_fault(
+        api.http,
+        stack,
+        {"status": 429, "rate": 1.0, "path_prefix": "/v1/subscriptions", "count": 2},
+    )
+    try:
+        await api.join(owner, ws, ann)
+        await synced_at(api, owner, ws, 2)
+        assert await fault_hits(api.http, stack) == 2
+    finally:
+        await clear_faults(api.http, stack)
+    row = await SeatOutbox.get(workspace_id=ws, reason="member_joined")
+    # Sent on the third try; a processed row keeps no error.
+    assert (row.attempts, row.last_error) == (2, None)
+    assert row.processed_at is not None
+    assert await stripe_seats(stack.gateway.client, paid.subscription) == 2
+
+
 # Limits on invitations ---------------------------------------------------------------------
 
 

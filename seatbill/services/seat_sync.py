@@ -216,7 +216,8 @@ class SeatSyncWorker:
             timeout = self.config.poll_seconds
             if next_due is not None:
                 until = (next_due - now()).total_seconds()
-                timeout = min(timeout, max(self.config.debounce_seconds, until))
+                # Never spin: a due row may be in another worker's hands right now.
+                timeout = min(timeout, max(self.config.debounce_seconds, until, 0.05))
             if await self._wait(timeout):
                 await self._settle()
 
