@@ -40,7 +40,7 @@ async def test_failed_renewals_restrict_the_workspace_until_the_invoice_is_paid(
     client = stack.gateway.client
     owner = api.person("owner")
     ws = await api.create_workspace(owner, "Late Payer Co")
-    prices = await catalog_prices(client)
+    prices = await catalog_prices(stack.gateway)
     session, clock = await checkout(
         client,
         ws,

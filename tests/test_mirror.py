@@ -43,7 +43,7 @@ async def test_a_scheduled_seat_decrease_shows_as_pending_until_it_takes_effect(
     client = stack.gateway.client
     owner = api.person("owner")
     ws = await api.create_workspace(owner, "Shrinking Co")
-    prices = await catalog_prices(client)
+    prices = await catalog_prices(stack.gateway)
     items = plan_items(prices, "team", "month", 5)
     session, clock = await checkout(client, ws, items, clock_at=JUNE_1)
     assert clock is not None and session.subscription

@@ -35,7 +35,7 @@ async def test_checkout_through_the_emulator_shows_the_subscription_within_a_sec
 ) -> None:
     owner = api.person("owner")
     ws = await api.create_workspace(owner, "Checkout Co")
-    prices = await catalog_prices(stack.gateway.client)
+    prices = await catalog_prices(stack.gateway)
     started = time.monotonic()
     session, _ = await checkout(stack.gateway.client, ws, plan_items(prices, "team", "month", 5))
 

@@ -18,7 +18,9 @@ from typing import Any
 import httpx
 import stripe
 
-from seatbill.catalog import Catalog, PriceRef, default_catalog_path, load_catalog
+from seatbill.catalog import Catalog, default_catalog_path, load_catalog
+from seatbill.services.catalog_sync import sync_catalog
+from seatbill.services.stripe_gateway import StripeGateway
 
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared/stripe/fixtures3.json"
 JUNE_1 = int(datetime(2026, 6, 1, tzinfo=UTC).timestamp())  # June has 30 days
@@ -86,56 +88,13 @@ async def deliver(
 # The catalog in the emulator -------------------------------------------------------------
 
 
-async def catalog_prices(client: stripe.StripeClient) -> dict[str, str]:
-    """Create the catalog's products and prices in the emulator by lookup key (once per
-    emulator); returns lookup key -> price id."""
-    found: dict[str, str] = {}
-    refs = [(match, ref) for match, ref in catalog().price_refs() if ref.lookup_key]
-    keys = [ref.lookup_key for _, ref in refs if ref.lookup_key]
-    listed = await client.v1.prices.list_async(params={"lookup_keys": keys, "limit": 100})
-    for price in listed.data:
-        if price.lookup_key:
-            found[price.lookup_key] = price.id
-    products: dict[str, str] = {}
-    for match, ref in refs:
-        assert ref.lookup_key is not None
-        if ref.lookup_key in found:
-            continue
-        if match.plan.key not in products:
-            product = await client.v1.products.create_async(
-                params={"name": match.plan.name, "metadata": {"plan": match.plan.key}}
-            )
-            products[match.plan.key] = product.id
-        price = await client.v1.prices.create_async(
-            params=_price_params(ref, products[match.plan.key], match.interval.value, match.role)
-        )
-        found[ref.lookup_key] = price.id
-    return found
-
-
-def _price_params(ref: PriceRef, product: str, interval: str, role: str) -> Any:
-    params: dict[str, Any] = {
-        "product": product,
-        "currency": ref.currency,
-        "recurring": {"interval": interval},
-        "lookup_key": ref.lookup_key,
-        "transfer_lookup_key": True,
-        "metadata": {"role": role},
-    }
-    if ref.is_tiered:
-        params["billing_scheme"] = "tiered"
-        params["tiers_mode"] = ref.tiers_mode
-        params["tiers"] = [
-            {
-                "up_to": "inf" if t.up_to is None else t.up_to,
-                "unit_amount": t.unit_amount,
-                "flat_amount": t.flat_amount,
-            }
-            for t in ref.tiers
-        ]
-    else:
-        params["unit_amount"] = ref.unit_amount
-    return params
+async def catalog_prices(gateway: StripeGateway) -> dict[str, str]:
+    """The catalog's products and prices in the emulator (``seatbill catalog sync``'s code,
+    idempotent); returns lookup key -> price id."""
+    await sync_catalog(gateway, catalog())
+    keys = [ref.lookup_key for _, ref in catalog().price_refs() if ref.lookup_key]
+    listed = await gateway.client.v1.prices.list_async(params={"lookup_keys": keys, "limit": 100})
+    return {price.lookup_key: price.id for price in listed.data if price.lookup_key}
 
 
 def plan_items(

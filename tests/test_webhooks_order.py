@@ -51,8 +51,12 @@ class Lab:
     url: str
     secret: str
     emulator: EmulatorServer
-    client: stripe.StripeClient
+    gateway: StripeGateway
     http: httpx.AsyncClient
+
+    @property
+    def client(self) -> stripe.StripeClient:
+        return self.gateway.client
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +83,7 @@ async def lab(stack: Stack) -> AsyncIterator[Lab]:
                 url=f"http://127.0.0.1:{sock.getsockname()[1]}",
                 secret=secret,
                 emulator=emulator,
-                client=gateway.client,
+                gateway=gateway,
                 http=http,
             )
     finally:
@@ -138,7 +142,7 @@ def _seat_item(sub: Any, prices: dict[str, str]) -> Any:
 async def run_lifecycle(lab: Lab, workspace_id: str, life: dict[str, Any]) -> tuple[str, str]:
     """Play the lifecycle in the lab emulator; returns (customer id, subscription id)."""
     client = lab.client
-    prices = await catalog_prices(client)
+    prices = await catalog_prices(lab.gateway)
     plan_key, interval = life["plan"]
     session, clock = await checkout(
         client,
@@ -262,7 +266,7 @@ def expected_pending(sub: Any, seat_price: str, seats: int) -> tuple[int, dateti
 
 async def assert_mirror_matches(lab: Lab, workspace_id: str, customer_id: str, sub_id: str) -> None:
     client = lab.client
-    prices = await catalog_prices(client)
+    prices = await catalog_prices(lab.gateway)
     sub = await client.v1.subscriptions.retrieve_async(
         sub_id, params={"expand": SUBSCRIPTION_EXPAND}
     )

@@ -455,7 +455,8 @@ async def _sync_subscription(
             for name, value in values.items():
                 setattr(row, name, value)
             row.snapshot_at = max(row.snapshot_at, observed_at)
-            await row.save()
+            # Only the mirrored fields: seat_sync_* belong to the seat-sync worker.
+            await row.save(update_fields=[*values, "snapshot_at", "updated_at"])
         await _replace_items(row, items)
         if before is None and _auto_seats(catalog, row.plan_key):
             # Members may have joined or left since checkout: seat sync counts them again.
@@ -653,7 +654,7 @@ async def _sync_invoice(
             for name, value in values.items():
                 setattr(row, name, value)
             row.snapshot_at = max(row.snapshot_at, observed_at)
-            await row.save()
+            await row.save(update_fields=[*values, "snapshot_at", "updated_at"])
         after = _fields(row, _INVOICE_FIELDS)
         if workspace_id is not None:
             if before != after:
