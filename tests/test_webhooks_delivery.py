@@ -395,3 +395,25 @@ async def test_an_older_invoice_snapshot_never_overwrites_a_newer_one(
     await post(api, stack, event("invoice.finalized", opened, created=t0))
     row = await Invoice.get(stripe_id=inv_id)
     assert (row.status, row.amount_paid, str(row.workspace_id)) == ("paid", 3000, ws)
+
+
+async def test_same_second_event_for_an_object_stripe_no_longer_has_keeps_the_event_data(
+    api: Api, stack: Stack
+) -> None:
+    """Two events of one second make the snapshot unsure; the re-fetch finds nothing (the
+    object is gone from Stripe), so the event's own data is applied instead of failing."""
+    owner, ws, customer = await linked_workspace(api)
+    sub_id = f"sub_{tag()}"
+    t0 = int(time.time()) - 50
+    first = event(
+        "customer.subscription.created", subscription_object(customer, sub_id=sub_id), created=t0
+    )
+    second = event(
+        "customer.subscription.updated",
+        subscription_object(customer, sub_id=sub_id, seats=2),
+        created=t0,
+    )
+    assert (await post(api, stack, first)).status_code == 200
+    response = await post(api, stack, second)
+    assert response.status_code == 200, response.text
+    assert (await seats_of(api, owner, ws) or {})["seats"] == 2

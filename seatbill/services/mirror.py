@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import stripe
 from tortoise.exceptions import IntegrityError
@@ -40,11 +40,12 @@ from seatbill.models import (
     Workspace,
 )
 from seatbill.services import dunning
-from seatbill.services.stripe_gateway import StripeGateway
+from seatbill.services.stripe_gateway import GatewayError, StripeGateway
 
 log = logging.getLogger("seatbill.mirror")
 
 StripeData = stripe.StripeObject | Mapping[str, Any]
+T = TypeVar("T")
 
 # Subscription statuses that are not (or no longer) billing anyone.
 ENDED_STATUSES = ("canceled", "incomplete_expired")
@@ -240,6 +241,17 @@ async def _subscription_workspace(
 # Ordering --------------------------------------------------------------------------------
 
 
+async def fetch_or_none(call: Awaitable[T]) -> T | None:
+    """A Stripe read, or None when Stripe no longer has the object (404): the caller keeps
+    what the event said rather than failing the delivery for ever."""
+    try:
+        return await call
+    except GatewayError as exc:
+        if exc.missing:
+            return None
+        raise
+
+
 async def _unsure(
     stripe_id: str, row: Subscription | Invoice | None, observed_at: int, event_id: str | None
 ) -> bool:
@@ -407,8 +419,9 @@ async def _sync_subscription(
             if row is not None and observed_at < row.snapshot_at:
                 return row
             if gateway is not None and await _unsure(stripe_id, row, observed_at, event_id):
-                sub = plain(await gateway.retrieve_subscription(stripe_id))
-                is_fresh = True
+                current = await fetch_or_none(gateway.retrieve_subscription(stripe_id))
+                if current is not None:
+                    sub, is_fresh = plain(current), True
         workspace = await _subscription_workspace(sub, row, workspace_id)
         if workspace is None:
             return None
@@ -508,7 +521,10 @@ async def _apply_schedule(
             return  # the same schedule: its own events keep the pending change current
         if gateway is None:
             return
-        schedule = plain(await gateway.retrieve_subscription_schedule(schedule_id))
+        fetched = await fetch_or_none(gateway.retrieve_subscription_schedule(schedule_id))
+        if fetched is None:
+            return
+        schedule = plain(fetched)
     seat_prices = {seat["price_id"]} if seat else set()
     base_prices = {i["price_id"] for i in items if i["role"] == ItemRole.BASE}
     pending = pending_seat_change(
@@ -625,7 +641,9 @@ async def _sync_invoice(
             if row is not None and observed_at < row.snapshot_at:
                 return row
             if gateway is not None and await _unsure(stripe_id, row, observed_at, event_id):
-                inv = plain(await gateway.retrieve_invoice(stripe_id))
+                current = await fetch_or_none(gateway.retrieve_invoice(stripe_id))
+                if current is not None:
+                    inv = plain(current)
         workspace_id = await _invoice_workspace(inv, row)
         values: dict[str, Any] = {
             "workspace_id": workspace_id,

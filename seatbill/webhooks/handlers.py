@@ -71,7 +71,11 @@ async def _sync_subscription(
 
 async def _refetch_subscription(delivery: Delivery, subscription_id: str) -> Subscription | None:
     """Stripe's current state of the subscription (the event only said it changed)."""
-    fetched = await delivery.require_gateway().retrieve_subscription(subscription_id)
+    fetched = await mirror.fetch_or_none(
+        delivery.require_gateway().retrieve_subscription(subscription_id)
+    )
+    if fetched is None:
+        return None
     return await _sync_subscription(delivery, fetched, fresh=True)
 
 
@@ -95,7 +99,11 @@ async def checkout_session_completed(delivery: Delivery) -> EventOutcome:
     subscription_id = mirror.object_id(session.get("subscription"))
     if subscription_id is None:
         return EventOutcome.PROCESSED
-    fetched = await delivery.require_gateway().retrieve_subscription(subscription_id)
+    fetched = await mirror.fetch_or_none(
+        delivery.require_gateway().retrieve_subscription(subscription_id)
+    )
+    if fetched is None:  # gone from Stripe: its own events say what became of it
+        return EventOutcome.PROCESSED
     row = await _sync_subscription(delivery, fetched, fresh=True, workspace_id=workspace.id)
     return EventOutcome.PROCESSED if row is not None else EventOutcome.UNLINKED
 
