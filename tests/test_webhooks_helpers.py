@@ -21,6 +21,7 @@ import stripe
 from seatbill.catalog import Catalog, default_catalog_path, load_catalog
 from seatbill.services.catalog_sync import sync_catalog
 from seatbill.services.stripe_gateway import StripeGateway
+from tests.emulator.helpers import complete as complete_checkout
 
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared/stripe/fixtures3.json"
 JUNE_1 = int(datetime(2026, 6, 1, tzinfo=UTC).timestamp())  # June has 30 days
@@ -111,18 +112,6 @@ def plan_items(
     assert plan_price.seat.lookup_key
     items.append((prices[plan_price.seat.lookup_key], seats))
     return items
-
-
-async def complete_checkout(
-    client: stripe.StripeClient, session_id: str, payment_method: str = "pm_card_visa"
-) -> stripe.checkout.Session:
-    raw = await client.raw_request_async(
-        "post",
-        f"/v1/test_helpers/checkout/sessions/{session_id}/complete",
-        payment_method=payment_method,
-    )
-    session: stripe.checkout.Session = client.deserialize(raw, api_mode="V1")
-    return session
 
 
 async def checkout(

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -241,6 +241,14 @@ async def _subscription_workspace(
 # Ordering --------------------------------------------------------------------------------
 
 
+async def _again_on_conflict(write: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return await write()
+    except IntegrityError:
+        # A concurrent writer created the same row first: go again, now as an update.
+        return await write()
+
+
 async def fetch_or_none(call: Awaitable[T]) -> T | None:
     """A Stripe read, or None when Stripe no longer has the object (404): the caller keeps
     what the event said rather than failing the delivery for ever."""
@@ -382,23 +390,18 @@ async def sync_subscription(
     fetched through ``gateway`` when it is new. Runs in its own transaction (a savepoint inside
     the caller's) and writes an audit row when anything changed.
     """
-    for attempt in range(2):
-        try:
-            return await _sync_subscription(
-                plain(stripe_sub),
-                observed_at=observed_at,
-                event_id=event_id,
-                workspace_id=workspace_id,
-                catalog=catalog or _bundled_catalog(),
-                gateway=gateway,
-                dunning_max_attempts=dunning_max_attempts,
-                is_fresh=event_id is None if fresh is None else fresh,
-            )
-        except IntegrityError:
-            # A concurrent writer created the same row first: go again, now as an update.
-            if attempt:
-                raise
-    raise AssertionError("unreachable")
+    return await _again_on_conflict(
+        lambda: _sync_subscription(
+            plain(stripe_sub),
+            observed_at=observed_at,
+            event_id=event_id,
+            workspace_id=workspace_id,
+            catalog=catalog or _bundled_catalog(),
+            gateway=gateway,
+            dunning_max_attempts=dunning_max_attempts,
+            is_fresh=event_id is None if fresh is None else fresh,
+        )
+    )
 
 
 async def _sync_subscription(
@@ -608,21 +611,16 @@ async def sync_invoice(
     re-evaluate its workspace's dunning state. An invoice whose workspace is not known yet is
     still stored (``workspace`` null) and claimed when its customer or subscription is linked.
     """
-    for attempt in range(2):
-        try:
-            return await _sync_invoice(
-                plain(stripe_invoice),
-                observed_at=observed_at,
-                event_id=event_id,
-                gateway=gateway,
-                dunning_max_attempts=dunning_max_attempts,
-                is_fresh=event_id is None if fresh is None else fresh,
-            )
-        except IntegrityError:
-            # A concurrent writer created the same row first: go again, now as an update.
-            if attempt:
-                raise
-    raise AssertionError("unreachable")
+    return await _again_on_conflict(
+        lambda: _sync_invoice(
+            plain(stripe_invoice),
+            observed_at=observed_at,
+            event_id=event_id,
+            gateway=gateway,
+            dunning_max_attempts=dunning_max_attempts,
+            is_fresh=event_id is None if fresh is None else fresh,
+        )
+    )
 
 
 async def _sync_invoice(
