@@ -18,10 +18,10 @@ from strawberry.types import Info
 from seatbill import models
 from seatbill.catalog import Catalog
 from seatbill.catalog import Plan as CatalogPlan
-from seatbill.catalog import SeatMode as CatalogSeatMode
 from seatbill.schema.context import Context
 from seatbill.schema.plans import Plan
 from seatbill.schema.types import BillingInterval
+from seatbill.services import seats
 
 MAX_PAGE_SIZE = 100
 
@@ -194,20 +194,9 @@ def _plan(catalog: Catalog, row: models.Subscription) -> CatalogPlan | None:
 def seat_limits(
     catalog: Catalog, row: models.Subscription | None, billable: int
 ) -> tuple[int | None, int | None, int | None]:
-    """(purchased, limit, available) for SeatUsage: purchased is the live subscription's seat
-    quantity; the limit is the purchased seats on a licensed plan, and the plan's max_seats
-    caps either mode."""
-    if row is None or row.status in ("canceled", "incomplete_expired"):
-        return None, None, None
-    plan = _plan(catalog, row)
-    purchased = row.seat_quantity
-    limits = []
-    if plan is None or plan.seat_mode == CatalogSeatMode.LICENSED:
-        limits.append(purchased)
-    if plan is not None and plan.max_seats is not None:
-        limits.append(plan.max_seats)
-    limit = min(limits) if limits else None
-    return purchased, limit, (max(0, limit - billable) if limit is not None else None)
+    """(purchased, limit, available) for SeatUsage, by the rules in services.seats."""
+    cap = seats.limit(row, catalog)
+    return seats.purchased(row), cap, seats.available(billable, cap)
 
 
 @strawberry.type
