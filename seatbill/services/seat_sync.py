@@ -77,7 +77,7 @@ class SeatSyncConfig:
     max_wait_seconds: float = 2.0  # ... or once this much time passed since it began
     workspaces_per_pass: int = 100
     backoff: Backoff = field(default_factory=Backoff)
-    wait_retry_seconds: float = 5.0  # an incomplete subscription is looked at again after this
+    wait_retry_seconds: float = 1.0  # an incomplete subscription is looked at again after this
     stop_timeout_seconds: float = 10.0
 
 
@@ -403,8 +403,10 @@ class SeatSyncWorker:
     ) -> None:
         assert outcome.subscription is not None
         state: dict[str, object]
-        if outcome.result in (Result.RETRY, Result.WAITING):
+        if outcome.result is Result.RETRY:
             state = {"seat_sync_state": SeatSyncState.PENDING, "seat_sync_error": outcome.error}
+        elif outcome.result is Result.WAITING:  # not an error: Stripe takes it once paid
+            state = {"seat_sync_state": SeatSyncState.PENDING, "seat_sync_error": None}
         elif outcome.result is Result.FAILED:
             state = {"seat_sync_state": SeatSyncState.FAILED, "seat_sync_error": outcome.error}
         else:
