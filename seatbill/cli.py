@@ -160,8 +160,6 @@ def cmd_catalog_sync(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """The seat-sync worker as a process of its own (API processes: SEAT_SYNC_WORKER=external)."""
-    from seatbill.catalog import CatalogError, default_catalog_path, load_catalog
-
     _logging()
     settings = _settings()
     if settings.stripe_secret_key is None and settings.stripe_api_base is None:
@@ -171,12 +169,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    try:
-        catalog = load_catalog(settings.plans_path or default_catalog_path())
-    except CatalogError as exc:
-        print(f"seatbill: plans catalog error: {exc}", file=sys.stderr)
-        return 2
-    asyncio.run(_run_worker(settings, catalog))
+    asyncio.run(_run_worker(settings, _catalog(settings)))
     return 0
 
 
