@@ -245,6 +245,13 @@ class QueryCounter(logging.Handler):
         self.queries: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
+        # Count the request's queries, not the seat-sync worker polling in the same process.
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:
+            task = None
+        if task is not None and task.get_name().startswith("seat-sync"):
+            return
         message = record.getMessage()
         if message.lstrip().upper().startswith(("SELECT", "INSERT", "UPDATE", "DELETE")):
             self.queries.append(message)
