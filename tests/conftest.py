@@ -39,6 +39,19 @@ async def _postgres_admin(url: str, statement: str) -> None:
         await conn.close()
 
 
+@asynccontextmanager
+async def fresh_postgres_database(url: str, label: str = "seatbill") -> AsyncIterator[str]:
+    """A new empty database beside the one ``url`` names, dropped afterwards."""
+    base = Settings.from_env({"DATABASE_URL": url}).database_url
+    parts = urlsplit(base)
+    name = f"{parts.path.strip('/')}_{label}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    await _postgres_admin(base, f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        await _postgres_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
     """SQLite in a temporary file, or with DATABASE_URL (PostgreSQL) a fresh database of this
@@ -47,14 +60,8 @@ async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
     if not url:
         yield f"sqlite://{tmp_path_factory.mktemp('db') / 'seatbill.sqlite3'}"
         return
-    base = Settings.from_env({"DATABASE_URL": url}).database_url
-    parts = urlsplit(base)
-    name = f"{parts.path.strip('/')}_seatbill_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    await _postgres_admin(base, f'CREATE DATABASE "{name}"')
-    try:
-        yield urlunsplit(parts._replace(path=f"/{name}"))
-    finally:
-        await _postgres_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with fresh_postgres_database(url) as fresh:
+        yield fresh
 
 
 @pytest.fixture(scope="session")
@@ -75,11 +82,15 @@ async def serve(
     settings: Settings,
     gateway: StripeGateway | None = None,
     sock: socket.socket | None = None,
+    *,
+    manage_orm: bool = True,
 ) -> AsyncIterator[str]:
-    """Run the app under uvicorn in this event loop on a free port; yields its base URL."""
+    """Run the app under uvicorn in this event loop on a free port; yields its base URL.
+    ``manage_orm=False`` for a second app beside the session's: it shares the open ORM and
+    leaves it open when it stops."""
     sock = sock or free_socket()
     port = sock.getsockname()[1]
-    app = create_app(settings, gateway=gateway)
+    app = create_app(settings, gateway=gateway, manage_orm=manage_orm)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:

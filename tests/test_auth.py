@@ -3,7 +3,6 @@ URL, the user upsert from token claims, and the `seatbill token` development com
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import os
@@ -12,8 +11,8 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -21,15 +20,13 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from seatbill.app import create_app
 from seatbill.auth import MAX_TOKEN_BYTES
 from seatbill.config import DEV_JWT_SECRET, Settings
 from seatbill.models import User
-from tests.conftest import REPO, Api, free_socket
+from tests.conftest import REPO, Api, serve
 
 ME = "{ me { id email name } }"
 OTHER_SECRET = "another-secret-that-is-long-enough"
@@ -179,28 +176,6 @@ async def test_plans_are_public(api: Api) -> None:
 # RS256 via JWKS ---------------------------------------------------------------------------
 
 
-@asynccontextmanager
-async def serve_second_instance(settings: Settings) -> AsyncIterator[str]:
-    """Like conftest's `serve`, but without the app's lifespan: the ORM is process-global, and a
-    second instance's shutdown (Tortoise.close_connections) would tear down the connections of
-    the session server. This instance uses the ORM the `api` fixture's server initialised."""
-    sock = free_socket()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), log_level="warning", lifespan="off")
-    )
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
-
-
 def rsa_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
@@ -253,7 +228,10 @@ async def test_rs256_tokens_verified_with_keys_from_jwks(api: Api, settings: Set
         rs_settings = replace(
             settings, jwt_jwks_url=jwks_url, jwt_audience=AUDIENCE, jwt_issuer=ISSUER
         )
-        async with serve_second_instance(rs_settings) as url, httpx.AsyncClient(timeout=30) as http:
+        async with (
+            serve(rs_settings, manage_orm=False) as url,
+            httpx.AsyncClient(timeout=30) as http,
+        ):
             rs_api = Api(url, rs_settings, http)
 
             token = rs256(claims(sub, email="rs@example.com", name="Rs", **good))
@@ -299,7 +277,7 @@ async def test_jwks_url_unreachable_is_unauthenticated(api: Api, settings: Setti
     with jwks_server({"keys": []}) as (jwks_url, _):
         pass  # started and stopped: nothing listens on that port any more
     dead = replace(settings, jwt_jwks_url=jwks_url, jwt_audience=AUDIENCE, jwt_issuer=ISSUER)
-    async with serve_second_instance(dead) as url, httpx.AsyncClient(timeout=30) as http:
+    async with serve(dead, manage_orm=False) as url, httpx.AsyncClient(timeout=30) as http:
         token = jwt.encode(
             claims(subject("dead"), aud=AUDIENCE, iss=ISSUER),
             rsa_key(),

@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -26,7 +25,7 @@ from seatbill.config import DEV_JWT_SECRET, Settings
 from seatbill.emulator import EmulatorServer
 from seatbill.services.catalog_sync import sync_catalog
 from seatbill.services.stripe_gateway import StripeGateway
-from tests.conftest import REPO, Api, _postgres_admin, free_socket
+from tests.conftest import REPO, Api, free_socket, fresh_postgres_database
 from tests.test_seat_sync import eventually
 
 POSTGRES_URL = os.environ.get("DATABASE_URL", "")
@@ -50,14 +49,8 @@ class Process:
 @pytest.fixture
 async def scale_out_database() -> AsyncIterator[str]:
     """A database of this test's own: the in-process test API's worker must not see it."""
-    base = Settings.from_env({"DATABASE_URL": POSTGRES_URL}).database_url
-    parts = urlsplit(base)
-    name = f"{parts.path.strip('/')}_scale_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    await _postgres_admin(base, f'CREATE DATABASE "{name}"')
-    try:
-        yield urlunsplit(parts._replace(path=f"/{name}"))
-    finally:
-        await _postgres_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with fresh_postgres_database(POSTGRES_URL, "scale") as url:
+        yield url
 
 
 def free_port() -> int:

@@ -10,7 +10,6 @@ reads from that emulator (so its re-fetches see the same Stripe).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import random
@@ -23,15 +22,13 @@ from typing import Any
 import httpx
 import pytest
 import stripe
-import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from seatbill.app import create_app
 from seatbill.emulator import EmulatorServer
 from seatbill.models import Invoice, Subscription, SubscriptionItem, Workspace
 from seatbill.services.stripe_gateway import StripeGateway
-from tests.conftest import Api, Stack, free_socket
+from tests.conftest import Api, Stack, serve
 from tests.test_webhooks_helpers import (
     JUNE_1,
     advance,
@@ -69,27 +66,13 @@ async def lab(stack: Stack) -> AsyncIterator[Lab]:
     app_settings = replace(
         stack.settings, stripe_webhook_secret=secret, stripe_api_base=emulator.url
     )
-    app = create_app(app_settings, gateway=gateway, manage_orm=False)
-    sock = free_socket()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
     try:
-        async with httpx.AsyncClient(timeout=30) as http:
-            yield Lab(
-                url=f"http://127.0.0.1:{sock.getsockname()[1]}",
-                secret=secret,
-                emulator=emulator,
-                gateway=gateway,
-                http=http,
-            )
+        async with (
+            serve(app_settings, gateway=gateway, manage_orm=False) as url,
+            httpx.AsyncClient(timeout=30) as http,
+        ):
+            yield Lab(url=url, secret=secret, emulator=emulator, gateway=gateway, http=http)
     finally:
-        server.should_exit = True
-        await task
-        sock.close()
         emulator.stop()
 
 
