@@ -47,7 +47,7 @@ async def test_member_list_query_count_is_flat(api: Api) -> None:
     assert len(small_result["workspace"]["members"]) == 1
     assert len(large_result["workspace"]["members"]) == 200
     assert len(one.queries) == len(many.queries), (one.queries, many.queries)
-    assert len(many.queries) <= 5  # viewer, membership, workspace, members, users
+    assert len(many.queries) <= 4  # viewer, membership + workspace, members joined with users
 
 
 async def test_workspaces_list_query_count_is_flat(api: Api) -> None:

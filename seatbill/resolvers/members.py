@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import strawberry
 from strawberry.types import Info
 
@@ -54,7 +56,7 @@ async def accept_invitation(info: Ctx, input: AcceptInvitationInput) -> MemberPa
     )
     if joined is None:
         return MemberPayload(user_errors=errors)
-    return MemberPayload(member=Member.of(joined), workspace=Workspace.of(joined.workspace))
+    return MemberPayload(member=Member.of(joined, viewer), workspace=Workspace.of(joined.workspace))
 
 
 async def revoke_invitation(info: Ctx, input: RevokeInvitationInput) -> InvitationPayload:
@@ -95,6 +97,8 @@ async def change_member_role(info: Ctx, input: ChangeMemberRoleInput) -> MemberP
     if changed is None:
         return MemberPayload(user_errors=errors)
     found = await workspaces.get_workspace(viewer, str(input.workspace_id))
+    user = await info.context.loaders.user.load(uuid.UUID(str(changed.user_id)))
+    assert user is not None  # membership.user_id is a foreign key
     return MemberPayload(
-        member=Member.of(changed), workspace=Workspace.of(found) if found else None
+        member=Member.of(changed, user), workspace=Workspace.of(found) if found else None
     )

@@ -19,7 +19,11 @@ async def _users(ids: Sequence[uuid.UUID]) -> list[User | None]:
 
 async def _members(workspace_ids: Sequence[uuid.UUID]) -> list[list[Membership]]:
     grouped: dict[uuid.UUID, list[Membership]] = defaultdict(list)
-    rows = await Membership.filter(workspace_id__in=list(workspace_ids)).order_by("joined_at", "id")
+    rows = (
+        await Membership.filter(workspace_id__in=list(workspace_ids))
+        .select_related("user")
+        .order_by("joined_at", "id")
+    )
     for row in rows:
         grouped[uuid.UUID(str(row.workspace_id))].append(row)
     return [grouped[i] for i in workspace_ids]

@@ -113,21 +113,16 @@ class Member:
     id: strawberry.ID
     role: models.Role
     joined_at: datetime
-    _user_id: strawberry.Private[uuid.UUID]
-
-    @strawberry.field
-    async def user(self, info: Info[Context, None]) -> User:
-        row = await info.context.loaders.user.load(self._user_id)
-        assert row is not None  # membership.user_id is a foreign key
-        return User.of(row)
+    # Loaded with the membership (one joined query per list), not resolved per member.
+    user: User
 
     @classmethod
-    def of(cls, row: models.Membership) -> Member:
+    def of(cls, row: models.Membership, user: models.User) -> Member:
         return cls(
             id=strawberry.ID(str(row.id)),
             role=row.role,
             joined_at=row.joined_at,
-            _user_id=uuid.UUID(str(row.user_id)),
+            user=User.of(user),
         )
 
 
@@ -160,7 +155,8 @@ class Workspace:
 
     @strawberry.field
     async def members(self, info: Info[Context, None]) -> list[Member]:
-        return [Member.of(row) for row in await info.context.loaders.members.load(self._id)]
+        rows = await info.context.loaders.members.load(self._id)
+        return [Member.of(row, row.user) for row in rows]
 
     @strawberry.field(description="Pending invitations; visible to owners and admins.")
     async def invitations(self, info: Info[Context, None]) -> list[Invitation]:
