@@ -219,8 +219,9 @@ def prorations(
     return lines
 
 
-def _pending_item(state: State, sub: Obj, line: Proration, now: int) -> Obj:
-    ii = objects.invoiceitem(
+def proration_item(sub: Obj, line: Proration, now: int) -> Obj:
+    """The invoice item a proration line becomes (not stored: previews use it as it is)."""
+    return objects.invoiceitem(
         now,
         customer_id=sub["customer"],
         amount=line.amount,
@@ -234,6 +235,10 @@ def _pending_item(state: State, sub: Obj, line: Proration, now: int) -> Obj:
         si_id=line.item_id,
         clock=sub["test_clock"],
     )
+
+
+def _pending_item(state: State, sub: Obj, line: Proration, now: int) -> Obj:
+    ii = proration_item(sub, line, now)
     state.add(ii)
     emit(state, "invoiceitem.created", ii)
     return ii

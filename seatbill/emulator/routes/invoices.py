@@ -120,23 +120,10 @@ def preview(ctx: Ctx) -> Obj:
     )
     if behavior != "none" and entries:
         after = [] if new_interval else new
-        for line in billing.prorations(state, old, after, start, end, at):
-            pending.append(
-                objects.invoiceitem(
-                    now,
-                    customer_id=cust["id"],
-                    amount=line.amount,
-                    currency=sub["currency"],
-                    description=line.description,
-                    period={"end": line.end, "start": line.start},
-                    proration=True,
-                    quantity=line.quantity,
-                    p=line.price,
-                    sub_id=sub["id"],
-                    si_id=line.item_id,
-                    clock=sub["test_clock"],
-                )
-            )
+        pending.extend(
+            billing.proration_item(sub, line, now)
+            for line in billing.prorations(state, old, after, start, end, at)
+        )
     if new_interval:
         interval, count = billing.interval_of(new[0].price)
         inv = billing.build_invoice(
