@@ -244,6 +244,21 @@ def _pending_item(state: State, sub: Obj, line: Proration, now: int) -> Obj:
     return ii
 
 
+def _add_item(state: State, sub: Obj, spec: ItemSpec, now: int, start: int, end: int) -> Obj:
+    item = objects.subscription_item(
+        now,
+        sub_id=sub["id"],
+        price_id=spec.price["id"],
+        quantity=spec.quantity,
+        metadata=spec.metadata,
+        start=start,
+        end=end,
+    )
+    item["id"] = spec.item_id
+    state.add(item)
+    return item
+
+
 def write_items(state: State, sub: Obj, specs: list[ItemSpec], now: int) -> None:
     """Make the subscription's items match ``specs`` (creating, updating, deleting)."""
     start, end = current_period(state, sub)
@@ -255,17 +270,7 @@ def write_items(state: State, sub: Obj, specs: list[ItemSpec], now: int) -> None
     for spec in specs:
         item = state.objects.get(spec.item_id)
         if item is None:
-            item = objects.subscription_item(
-                now,
-                sub_id=sub["id"],
-                price_id=spec.price["id"],
-                quantity=spec.quantity,
-                metadata=spec.metadata,
-                start=start,
-                end=end,
-            )
-            item["id"] = spec.item_id
-            state.add(item)
+            item = _add_item(state, sub, spec, now, start, end)
         item["price"] = spec.price["id"]
         item["quantity"] = spec.quantity
         item["metadata"] = spec.metadata
@@ -628,18 +633,7 @@ def start_subscription(
     state.add(sub)
     start, end = period_for_cycle(sub, specs[0].price, 0)
     for spec in specs:
-        item = objects.subscription_item(
-            now,
-            sub_id=sub["id"],
-            price_id=spec.price["id"],
-            quantity=spec.quantity,
-            metadata=spec.metadata,
-            start=start,
-            end=end,
-        )
-        item["id"] = spec.item_id
-        state.add(item)
-        sub["_item_ids"].append(item["id"])
+        sub["_item_ids"].append(_add_item(state, sub, spec, now, start, end)["id"])
     emit(state, "customer.subscription.created", sub)
     inv = create_invoice(state, cust, sub, "subscription_create", now, start, end, specs, [])
     settle(state, inv, sub, now)

@@ -11,17 +11,6 @@ from seatbill.emulator.store import State, new_id, strip_private
 __all__ = ["strip_private"]
 
 
-def _address() -> Obj:
-    return {
-        "city": None,
-        "country": None,
-        "line1": None,
-        "line2": None,
-        "postal_code": None,
-        "state": None,
-    }
-
-
 def customer(
     now: int, *, email: str | None, name: str | None, metadata: Obj, clock: str | None
 ) -> Obj:

@@ -9,7 +9,6 @@ import time
 from collections.abc import AsyncIterator
 from types import TracebackType
 
-import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import Route
@@ -158,10 +157,3 @@ class EmulatorServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-
-
-def ping(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/_emulator", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
