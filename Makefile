@@ -29,11 +29,11 @@ run: setup
 	$(VENV_BIN)/seatbill serve
 
 lint: setup
-	$(VENV_BIN)/ruff check seatbill tests bench
-	$(VENV_BIN)/ruff format --check seatbill tests bench
+	$(VENV_BIN)/ruff check seatbill stripe_emulator tests bench
+	$(VENV_BIN)/ruff format --check seatbill stripe_emulator tests bench
 
 typecheck: setup
-	$(VENV_BIN)/mypy seatbill
+	$(VENV_BIN)/mypy seatbill stripe_emulator
 
 unit: setup browser
 	$(VENV_BIN)/pytest

@@ -36,11 +36,11 @@ from seatbill.auth import issue_development_token
 from seatbill.catalog import default_catalog_path, load_catalog
 from seatbill.config import Settings
 from seatbill.db import migrate
-from seatbill.emulator import EmulatorServer
 from seatbill.models import SeatOutbox
 from seatbill.services import mirror, seat_sync
 from seatbill.services.catalog_sync import sync_catalog
 from seatbill.services.stripe_gateway import StripeGateway
+from stripe_emulator import EmulatorServer
 from tests.conftest import free_socket, serve
 from tests.test_seat_sync import seat_sync_updates
 

@@ -13,8 +13,8 @@ from seatbill.config import ConfigError, Settings
 
 if TYPE_CHECKING:
     from seatbill.catalog import Catalog
-    from seatbill.emulator import EmulatorServer
     from seatbill.services.stripe_gateway import StripeGateway
+    from stripe_emulator import EmulatorServer
 
 log = logging.getLogger("seatbill")
 
@@ -60,8 +60,8 @@ def _start_billing(settings: Settings, catalog: Catalog) -> tuple[Settings, Emul
     here unless STRIPE_API_BASE names one already running; this service's webhook URL is
     registered with it (its signing secret becomes STRIPE_WEBHOOK_SECRET) and the catalog's
     products and prices are created there."""
-    from seatbill.emulator import EmulatorServer
     from seatbill.services.catalog_sync import sync_catalog
+    from stripe_emulator import EmulatorServer
 
     if settings.stripe_secret_key is not None:
         log.info(
@@ -226,9 +226,9 @@ def cmd_token(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "emulator":
-        from seatbill.emulator.cli import main as emulator_main
+        from stripe_emulator.cli import main as emulator_main
 
-        return emulator_main(argv[1:])
+        return emulator_main(argv[1:], prog="seatbill emulator")
     parser = argparse.ArgumentParser(prog="seatbill", description="Per-seat billing on Stripe.")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="migrate the database and serve the API").set_defaults(

@@ -23,8 +23,8 @@ from seatbill.app import create_app
 from seatbill.auth import issue_development_token
 from seatbill.config import Settings
 from seatbill.db import migrate
-from seatbill.emulator import EmulatorServer
 from seatbill.services.stripe_gateway import StripeGateway
+from stripe_emulator import EmulatorServer
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -10,9 +10,9 @@ import pytest
 
 from seatbill.catalog import Catalog, default_catalog_path, load_catalog, parse_catalog
 from seatbill.cli import main
-from seatbill.emulator import EmulatorServer
 from seatbill.services.catalog_sync import sync_catalog
 from seatbill.services.stripe_gateway import StripeGateway
+from stripe_emulator import EmulatorServer
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from seatbill.catalog import default_catalog_path, load_catalog
-from seatbill.emulator import EmulatorServer
 from seatbill.services.catalog_sync import sync_catalog
 from seatbill.services.stripe_gateway import GatewayError, StripeGateway, intent_key
+from stripe_emulator import EmulatorServer
 
 SECRET = "sk_test_gateway_secret_value"
 

@@ -22,9 +22,9 @@ import stripe
 
 from seatbill.catalog import default_catalog_path, load_catalog
 from seatbill.config import DEV_JWT_SECRET, Settings
-from seatbill.emulator import EmulatorServer
 from seatbill.services.catalog_sync import sync_catalog
 from seatbill.services.stripe_gateway import StripeGateway
+from stripe_emulator import EmulatorServer
 from tests.conftest import REPO, Api, free_socket, fresh_postgres_database
 from tests.test_seat_sync import eventually
 

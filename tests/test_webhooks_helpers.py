@@ -23,7 +23,7 @@ from seatbill.services.catalog_sync import sync_catalog
 from seatbill.services.stripe_gateway import StripeGateway
 from tests.emulator.helpers import complete as complete_checkout
 
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared/stripe/fixtures3.json"
+FIXTURES = Path(__file__).resolve().parent / "fixtures/stripe/fixtures3.json"
 JUNE_1 = int(datetime(2026, 6, 1, tzinfo=UTC).timestamp())  # June has 30 days
 DAY = 86400
 

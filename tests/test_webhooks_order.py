@@ -25,9 +25,9 @@ import stripe
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from seatbill.emulator import EmulatorServer
 from seatbill.models import Invoice, Subscription, SubscriptionItem, Workspace
 from seatbill.services.stripe_gateway import StripeGateway
+from stripe_emulator import EmulatorServer
 from tests.conftest import Api, Stack, serve
 from tests.test_webhooks_helpers import (
     JUNE_1,

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import stripe
 
-from seatbill.emulator import EmulatorServer
+from stripe_emulator import EmulatorServer
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared/stripe/fixtures3.json"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures/stripe/fixtures3.json"
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import stripe
 
-from seatbill.emulator import EmulatorServer
+from stripe_emulator import EmulatorServer
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ async def test_rate_limit_cap(client: stripe.StripeClient, helper: httpx.AsyncCl
 
 
 def test_cli_starts_and_logs_its_url() -> None:
-    code = "import sys; from seatbill.emulator.cli import main; sys.exit(main(sys.argv[1:]))"
+    code = "import sys; from stripe_emulator.cli import main; sys.exit(main(sys.argv[1:]))"
     proc = subprocess.Popen(
         [sys.executable, "-c", code, "--port", "0"], stderr=subprocess.PIPE, text=True
     )

@@ -9,8 +9,8 @@ import httpx
 import pytest
 import stripe
 
-from seatbill.emulator import EmulatorServer
-from seatbill.emulator.protocol import parse_form
+from stripe_emulator import EmulatorServer
+from stripe_emulator.protocol import parse_form
 from tests.emulator.helpers import clock_customer, price, subscribe
 
 

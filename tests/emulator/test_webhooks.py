@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import stripe
 
-from seatbill.emulator import EmulatorServer
+from stripe_emulator import EmulatorServer
 from tests.emulator.conftest import Receiver
 from tests.emulator.helpers import APRIL_1, DAY, advance, clock_customer, price, sub_item, subscribe
 

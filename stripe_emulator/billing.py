@@ -1,0 +1,647 @@
+"""Subscriptions' money: item changes, prorations, invoices, payments and renewals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from stripe_emulator import objects
+from stripe_emulator.events import emit, emit_update
+from stripe_emulator.money import amount_for, format_amount, prorate
+from stripe_emulator.periods import DAY, add_intervals, fmt_date
+from stripe_emulator.protocol import (
+    Obj,
+    StripeError,
+    get_bool,
+    get_int,
+    invalid,
+    merge_metadata,
+    missing,
+)
+from stripe_emulator.store import State, new_id
+
+# Days after each failed automatic attempt until the next one; after the last retry fails
+# the subscription is canceled (Stripe's default "cancel the subscription" setting).
+TIMES = "\u00d7"  # Stripe writes "3 \u00d7 Seat" in line descriptions
+RETRY_DELAYS_DAYS: tuple[int, ...] = (3, 5, 7)
+PRORATION_BEHAVIORS = ("create_prorations", "none", "always_invoice")
+
+
+@dataclass
+class ItemSpec:
+    """One item of a subscription as it is or as it would be after a change."""
+
+    item_id: str
+    price: Obj
+    quantity: int
+    metadata: Obj = field(default_factory=dict)
+    is_new: bool = False
+
+
+@dataclass
+class Proration:
+    amount: int
+    description: str
+    price: Obj
+    quantity: int
+    item_id: str
+    start: int
+    end: int
+
+
+# ---- periods ------------------------------------------------------------------------
+
+
+def interval_of(price: Obj) -> tuple[str, int]:
+    recurring = price.get("recurring") or {}
+    return str(recurring.get("interval", "month")), int(recurring.get("interval_count", 1))
+
+
+def current_period(state: State, sub: Obj) -> tuple[int, int]:
+    first = state.objects[sub["_item_ids"][0]] if sub["_item_ids"] else None
+    if first is None:
+        return int(sub["billing_cycle_anchor"]), int(sub["billing_cycle_anchor"])
+    return int(first["current_period_start"]), int(first["current_period_end"])
+
+
+def period_for_cycle(sub: Obj, price: Obj, cycle: int) -> tuple[int, int]:
+    interval, count = interval_of(price)
+    anchor = int(sub["billing_cycle_anchor"])
+    return add_intervals(anchor, interval, count, cycle), add_intervals(
+        anchor, interval, count, cycle + 1
+    )
+
+
+# ---- items ------------------------------------------------------------------------------
+
+
+def current_specs(state: State, sub: Obj) -> list[ItemSpec]:
+    specs = []
+    for item_id in sub["_item_ids"]:
+        item = state.objects[item_id]
+        specs.append(
+            ItemSpec(
+                item_id, state.objects[item["price"]], int(item["quantity"]), dict(item["metadata"])
+            )
+        )
+    return specs
+
+
+def _price_param(state: State, entry: Obj, label: str) -> Obj | None:
+    ident = entry.get("price") or entry.get("plan")
+    if not ident:
+        return None
+    p = state.get(str(ident), "price", param=f"{label}[price]")
+    if p.get("type") != "recurring":
+        raise invalid(
+            f"{label}[price]", f"The price specified ({p['id']}) is not a recurring price."
+        )
+    return p
+
+
+def resolve_items(
+    state: State, current: list[ItemSpec], entries: list[Any], label: str = "items"
+) -> list[ItemSpec]:
+    """Apply Stripe's ``items[i][id|price|quantity|deleted|metadata]`` to a list of items."""
+    result = [ItemSpec(s.item_id, s.price, s.quantity, dict(s.metadata), s.is_new) for s in current]
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise invalid(f"{label}[{index}]", "Invalid hash")
+        where = f"{label}[{index}]"
+        ident = entry.get("id")
+        price = _price_param(state, entry, where)
+        quantity = get_int(entry, "quantity", label=f"{where}[quantity]")
+        if quantity is not None and quantity < 0:
+            raise invalid(f"{where}[quantity]", "Quantity must be a non-negative integer.")
+        if ident:
+            spec = next((s for s in result if s.item_id == ident), None)
+            if spec is None:
+                raise StripeError(
+                    404,
+                    f"No such subscription item: '{ident}'",
+                    code="resource_missing",
+                    param=f"{where}[id]",
+                )
+            if get_bool(entry, "deleted"):
+                result.remove(spec)
+                continue
+            if price is not None:
+                spec.price = price
+            if quantity is not None:
+                spec.quantity = quantity
+            if "metadata" in entry:
+                spec.metadata = merge_metadata(spec.metadata, entry["metadata"])
+        else:
+            if price is None:
+                raise missing(f"{where}[price]")
+            meta = entry.get("metadata") if isinstance(entry.get("metadata"), dict) else {}
+            result.append(
+                ItemSpec(
+                    new_id("si_", 14),
+                    price,
+                    1 if quantity is None else quantity,
+                    dict(meta or {}),
+                    True,
+                )
+            )
+    check_items(result, label)
+    return result
+
+
+def check_items(specs: list[ItemSpec], label: str = "items") -> None:
+    if not specs:
+        raise invalid(label, "A subscription must have at least one active plan.")
+    seen: set[str] = set()
+    for spec in specs:
+        if spec.price["id"] in seen:
+            raise invalid(
+                label,
+                f"Cannot add multiple subscription items with the same price: {spec.price['id']}.",
+            )
+        seen.add(spec.price["id"])
+    first = specs[0].price
+    for spec in specs[1:]:
+        if spec.price["currency"] != first["currency"]:
+            raise invalid(
+                label,
+                "Currency and interval fields must match across all plans on this subscription. Found mismatch in currency field.",
+            )
+        if interval_of(spec.price) != interval_of(first):
+            raise invalid(
+                label,
+                "Currency and interval fields must match across all plans on this subscription. Found mismatch in interval field.",
+            )
+
+
+def describe(state: State, price: Obj, quantity: int) -> str:
+    prod = state.objects.get(str(price["product"]))
+    name = prod["name"] if prod else price["id"]
+    interval, count = interval_of(price)
+    every = interval if count == 1 else f"{count} {interval}s"
+    if price["billing_scheme"] == "tiered":
+        return f"{quantity} {TIMES} {name} (Tier pricing, per {every})"
+    return f"{quantity} {TIMES} {name} (at {format_amount(int(price['unit_amount'] or 0), price['currency'])} / {every})"
+
+
+def prorations(
+    state: State, old: list[ItemSpec], new: list[ItemSpec], start: int, end: int, at: int
+) -> list[Proration]:
+    """Credit the unused time of every changed or removed item, charge the remaining time of the new."""
+    remaining, total = end - at, end - start
+    lines: list[Proration] = []
+    after = f"after {fmt_date(at)}"
+    new_by_id = {s.item_id: s for s in new}
+    old_by_id = {s.item_id: s for s in old}
+    for spec in old:
+        changed = new_by_id.get(spec.item_id)
+        if (
+            changed is not None
+            and changed.price["id"] == spec.price["id"]
+            and changed.quantity == spec.quantity
+        ):
+            continue
+        credit = -prorate(amount_for(spec.price, spec.quantity), remaining, total)
+        if credit:
+            desc = f"Unused time on {describe(state, spec.price, spec.quantity)} {after}"
+            lines.append(Proration(credit, desc, spec.price, spec.quantity, spec.item_id, at, end))
+    for spec in new:
+        was = old_by_id.get(spec.item_id)
+        if (
+            was is not None
+            and was.price["id"] == spec.price["id"]
+            and was.quantity == spec.quantity
+        ):
+            continue
+        charge = prorate(amount_for(spec.price, spec.quantity), remaining, total)
+        if charge:
+            desc = f"Remaining time on {describe(state, spec.price, spec.quantity)} {after}"
+            lines.append(Proration(charge, desc, spec.price, spec.quantity, spec.item_id, at, end))
+    return lines
+
+
+def proration_item(sub: Obj, line: Proration, now: int) -> Obj:
+    """The invoice item a proration line becomes (not stored: previews use it as it is)."""
+    return objects.invoiceitem(
+        now,
+        customer_id=sub["customer"],
+        amount=line.amount,
+        currency=sub["currency"],
+        description=line.description,
+        period={"end": line.end, "start": line.start},
+        proration=True,
+        quantity=line.quantity,
+        p=line.price,
+        sub_id=sub["id"],
+        si_id=line.item_id,
+        clock=sub["test_clock"],
+    )
+
+
+def _pending_item(state: State, sub: Obj, line: Proration, now: int) -> Obj:
+    ii = proration_item(sub, line, now)
+    state.add(ii)
+    emit(state, "invoiceitem.created", ii)
+    return ii
+
+
+def _add_item(state: State, sub: Obj, spec: ItemSpec, now: int, start: int, end: int) -> Obj:
+    item = objects.subscription_item(
+        now,
+        sub_id=sub["id"],
+        price_id=spec.price["id"],
+        quantity=spec.quantity,
+        metadata=spec.metadata,
+        start=start,
+        end=end,
+    )
+    item["id"] = spec.item_id
+    state.add(item)
+    return item
+
+
+def write_items(state: State, sub: Obj, specs: list[ItemSpec], now: int) -> None:
+    """Make the subscription's items match ``specs`` (creating, updating, deleting)."""
+    start, end = current_period(state, sub)
+    keep = {s.item_id for s in specs}
+    for item_id in sub["_item_ids"]:
+        if item_id not in keep:
+            state.objects[item_id]["_deleted"] = True
+    ids = []
+    for spec in specs:
+        item = state.objects.get(spec.item_id)
+        if item is None:
+            item = _add_item(state, sub, spec, now, start, end)
+        item["price"] = spec.price["id"]
+        item["quantity"] = spec.quantity
+        item["metadata"] = spec.metadata
+        ids.append(spec.item_id)
+    sub["_item_ids"] = ids
+    sub["currency"] = specs[0].price["currency"]
+
+
+def change_items(
+    state: State, sub: Obj, specs: list[ItemSpec], behavior: str, at: int | None, now: int
+) -> Obj | None:
+    """Apply an item change with ``proration_behavior``; returns the invoice if one was made."""
+    if behavior not in PRORATION_BEHAVIORS:
+        raise invalid(
+            "proration_behavior",
+            f"Invalid proration_behavior: must be one of {', '.join(PRORATION_BEHAVIORS)}",
+        )
+    old = current_specs(state, sub)
+    start, end = current_period(state, sub)
+    if interval_of(specs[0].price) != interval_of(old[0].price):
+        return _change_interval(state, sub, old, specs, behavior, now)
+    when = now if at is None else at
+    if when < start or when > end:
+        raise invalid("proration_date", "proration_date must be within the current billing period.")
+    lines = prorations(state, old, specs, start, end, when) if behavior != "none" else []
+    write_items(state, sub, specs, now)
+    pending = [_pending_item(state, sub, line, now) for line in lines]
+    if behavior == "always_invoice" and pending:
+        cust = state.objects[sub["customer"]]
+        inv = create_invoice(
+            state, cust, sub, "subscription_update", now, now, now, [], pending_for(state, sub)
+        )
+        settle(state, inv, sub, now)
+        return inv
+    return None
+
+
+def _change_interval(
+    state: State, sub: Obj, old: list[ItemSpec], specs: list[ItemSpec], behavior: str, now: int
+) -> Obj:
+    """Switching e.g. monthly -> yearly resets the billing cycle anchor and invoices at once."""
+    start, end = current_period(state, sub)
+    if behavior != "none":
+        for line in prorations(state, old, [], start, end, now):
+            _pending_item(state, sub, line, now)
+    sub["billing_cycle_anchor"] = now
+    sub["_cycle"] = 0
+    write_items(state, sub, specs, now)
+    new_start, new_end = period_for_cycle(sub, specs[0].price, 0)
+    for item_id in sub["_item_ids"]:
+        state.objects[item_id]["current_period_start"] = new_start
+        state.objects[item_id]["current_period_end"] = new_end
+    cust = state.objects[sub["customer"]]
+    inv = create_invoice(
+        state,
+        cust,
+        sub,
+        "subscription_update",
+        now,
+        new_start,
+        new_end,
+        specs,
+        pending_for(state, sub),
+    )
+    settle(state, inv, sub, now)
+    return inv
+
+
+# ---- invoices -------------------------------------------------------------------------
+
+
+def pending_for(state: State, sub: Obj) -> list[Obj]:
+    """Pending (not yet invoiced) invoice items of the subscription, oldest first."""
+    items = [
+        o
+        for o in state.objects.values()
+        if o.get("object") == "invoiceitem"
+        and not o.get("_deleted")
+        and o["invoice"] is None
+        and o.get("parent")
+        and o["parent"]["subscription_details"]["subscription"] == sub["id"]
+    ]
+    return items
+
+
+def cycle_lines(
+    state: State,
+    inv_id: str,
+    sub: Obj,
+    specs: list[ItemSpec],
+    start: int,
+    end: int,
+    temporary: bool,
+) -> list[Obj]:
+    return [
+        objects.line_item(
+            invoice_id=inv_id,
+            amount=amount_for(s.price, s.quantity),
+            currency=s.price["currency"],
+            description=describe(state, s.price, s.quantity),
+            period={"end": end, "start": start},
+            quantity=s.quantity,
+            p=s.price,
+            sub_id=sub["id"],
+            si_id=s.item_id,
+            ii_id=None,
+            proration=False,
+            temporary=temporary,
+        )
+        for s in specs
+    ]
+
+
+def item_line(state: State, inv_id: str, ii: Obj, temporary: bool) -> Obj:
+    pricing = ii.get("pricing") or {}
+    price_id = (pricing.get("price_details") or {}).get("price")
+    sub_id = ii["parent"]["subscription_details"]["subscription"] if ii.get("parent") else None
+    return objects.line_item(
+        invoice_id=inv_id,
+        amount=ii["amount"],
+        currency=ii["currency"],
+        description=ii["description"],
+        period=dict(ii["period"]),
+        quantity=ii["quantity"],
+        p=state.objects.get(price_id) if price_id else None,
+        sub_id=sub_id,
+        si_id=ii.get("_subscription_item"),
+        ii_id=ii["id"],
+        proration=ii["proration"],
+        metadata=dict(ii["metadata"]),
+        temporary=temporary,
+    )
+
+
+def build_invoice(
+    state: State,
+    cust: Obj,
+    sub: Obj | None,
+    reason: str,
+    now: int,
+    start: int,
+    end: int,
+    specs: list[ItemSpec],
+    pending: list[Obj],
+    *,
+    temporary: bool = False,
+) -> Obj:
+    """An invoice (not stored): pending invoice items first, then the period's items."""
+    inv = objects.invoice(
+        now, cust=cust, sub=sub, reason=reason, period_start=start, period_end=end
+    )
+    if temporary:
+        inv["id"] = "upcoming_" + inv["id"]
+    lines = [item_line(state, inv["id"], ii, temporary) for ii in pending]
+    if sub is not None and specs:
+        lines += cycle_lines(state, inv["id"], sub, specs, start, end, temporary)
+    inv["lines"] = {
+        "object": "list",
+        "data": lines,
+        "has_more": False,
+        "url": f"/v1/invoices/{inv['id']}/lines",
+    }
+    total = sum(int(line["amount"]) for line in lines)
+    inv["subtotal"] = inv["subtotal_excluding_tax"] = inv["total"] = inv["total_excluding_tax"] = (
+        total
+    )
+    inv["starting_balance"] = int(cust["balance"])
+    applied = total + int(cust["balance"])
+    inv["amount_due"] = inv["amount_remaining"] = max(applied, 0)
+    if sub is not None:
+        inv["currency"] = sub["currency"]
+    return inv
+
+
+def create_invoice(
+    state: State,
+    cust: Obj,
+    sub: Obj | None,
+    reason: str,
+    now: int,
+    start: int,
+    end: int,
+    specs: list[ItemSpec],
+    pending: list[Obj],
+) -> Obj:
+    inv = build_invoice(state, cust, sub, reason, now, start, end, specs, pending)
+    state.add(inv)
+    for ii in pending:
+        ii["invoice"] = inv["id"]
+    if sub is not None:
+        sub["latest_invoice"] = inv["id"]
+    emit(state, "invoice.created", inv)
+    return inv
+
+
+def finalize(state: State, inv: Obj, now: int) -> None:
+    cust = state.objects[inv["customer"]]
+    applied = int(inv["total"]) + int(cust["balance"])
+    inv["ending_balance"] = min(applied, 0)
+    cust["balance"] = min(applied, 0)
+    inv["number"] = f"{cust['invoice_prefix']}-{int(cust['next_invoice_sequence']):04d}"
+    cust["next_invoice_sequence"] = int(cust["next_invoice_sequence"]) + 1
+    inv["status"] = "open"
+    inv["effective_at"] = now
+    inv["status_transitions"]["finalized_at"] = now
+    inv["hosted_invoice_url"] = f"https://invoice.stripe.com/i/emulated/{inv['id']}"
+    emit(state, "invoice.finalized", inv)
+
+
+def payment_behaviour(state: State, cust: Obj) -> str:
+    pm = cust["invoice_settings"].get("default_payment_method")
+    return state.payment_methods.get(str(pm), "none") if pm else "none"
+
+
+def attempt(state: State, inv: Obj, now: int) -> bool:
+    """Charge the customer's default payment method; emit paid / payment_failed."""
+    cust = state.objects[inv["customer"]]
+    if int(inv["amount_due"]) == 0:
+        ok = True
+    else:
+        behaviour = payment_behaviour(state, cust)
+        ok = behaviour == "ok" or (
+            behaviour == "customer_fail" and inv["billing_reason"] == "subscription_create"
+        )
+        inv["attempt_count"] = int(inv["attempt_count"]) + 1
+        inv["attempted"] = True
+    if ok:
+        inv["status"] = "paid"
+        inv["amount_paid"] = inv["amount_due"]
+        inv["amount_remaining"] = 0
+        inv["attempted"] = True
+        inv["next_payment_attempt"] = None
+        inv["status_transitions"]["paid_at"] = now
+        if cust.get("delinquent"):
+            cust["delinquent"] = False
+        emit(state, "invoice.paid", inv)
+        emit(state, "invoice.payment_succeeded", inv)
+        return True
+    count = int(inv["attempt_count"])
+    automatic = inv["billing_reason"] != "subscription_create"
+    if automatic and count <= len(RETRY_DELAYS_DAYS):
+        inv["next_payment_attempt"] = now + RETRY_DELAYS_DAYS[count - 1] * DAY
+    else:
+        inv["next_payment_attempt"] = None
+    cust["delinquent"] = True
+    emit(state, "invoice.payment_failed", inv)
+    return False
+
+
+def settle(state: State, inv: Obj, sub: Obj | None, now: int) -> bool:
+    """Finalize and attempt payment, then move the subscription's status accordingly."""
+    finalize(state, inv, now)
+    before = objects.snapshot(state, sub) if sub is not None else None
+    ok = attempt(state, inv, now)
+    if sub is not None and before is not None:
+        if ok and sub["status"] in ("incomplete", "past_due") and not _open_invoices(state, sub):
+            sub["status"] = "active"
+        elif not ok and inv["billing_reason"] == "subscription_create":
+            sub["status"] = "incomplete"
+        elif not ok and sub["status"] == "active":
+            sub["status"] = "past_due"
+        emit_update(state, "customer.subscription.updated", sub, before)
+    return ok
+
+
+def _open_invoices(state: State, sub: Obj) -> list[Obj]:
+    return [
+        o
+        for o in state.objects.values()
+        if o.get("object") == "invoice"
+        and o["status"] == "open"
+        and o.get("parent")
+        and o["parent"]["subscription_details"]["subscription"] == sub["id"]
+    ]
+
+
+def retry(state: State, inv: Obj, now: int) -> None:
+    """A scheduled automatic retry; after the last one fails the subscription is canceled."""
+    sub_id = inv["parent"]["subscription_details"]["subscription"] if inv.get("parent") else None
+    sub = state.objects.get(sub_id) if sub_id else None
+    before = objects.snapshot(state, sub) if sub is not None else None
+    ok = attempt(state, inv, now)
+    if sub is None or before is None:
+        return
+    if ok:
+        if sub["status"] == "past_due" and not _open_invoices(state, sub):
+            sub["status"] = "active"
+        emit_update(state, "customer.subscription.updated", sub, before)
+    elif inv["next_payment_attempt"] is None and sub["status"] not in (
+        "canceled",
+        "incomplete_expired",
+    ):
+        cancel(state, sub, now, reason="payment_failed")
+
+
+def cancel(
+    state: State,
+    sub: Obj,
+    now: int,
+    *,
+    reason: str = "cancellation_requested",
+    prorate_unused: bool = False,
+) -> None:
+    if prorate_unused and sub["status"] in ("active", "past_due"):
+        start, end = current_period(state, sub)
+        for line in prorations(state, current_specs(state, sub), [], start, end, now):
+            _pending_item(state, sub, line, now)
+    sub["status"] = "canceled"
+    sub["canceled_at"] = sub["canceled_at"] or now
+    sub["ended_at"] = now
+    sub["cancellation_details"]["reason"] = reason
+    sched_id = sub.get("schedule")
+    if sched_id and sched_id in state.objects:
+        sched = state.objects[sched_id]
+        if sched["status"] in ("active", "not_started"):
+            sched["status"] = "canceled"
+            sched["canceled_at"] = now
+            emit(state, "subscription_schedule.canceled", sched)
+    emit(state, "customer.subscription.deleted", sub)
+
+
+def renew(state: State, sub: Obj, at: int) -> None:
+    """The period ended at ``at``: cancel if asked to, else start the next period and invoice it."""
+    before = objects.snapshot(state, sub)
+    if sub["cancel_at_period_end"] or (
+        sub["cancel_at"] is not None and int(sub["cancel_at"]) <= at
+    ):
+        cancel(state, sub, at)
+        return
+    specs = current_specs(state, sub)
+    sub["_cycle"] = int(sub.get("_cycle", 0)) + 1
+    start, end = period_for_cycle(sub, specs[0].price, int(sub["_cycle"]))
+    for item_id in sub["_item_ids"]:
+        state.objects[item_id]["current_period_start"] = start
+        state.objects[item_id]["current_period_end"] = end
+    cust = state.objects[sub["customer"]]
+    inv = create_invoice(
+        state, cust, sub, "subscription_cycle", at, start, end, specs, pending_for(state, sub)
+    )
+    finalize(state, inv, at)
+    ok = attempt(state, inv, at)
+    if not ok and sub["status"] == "active":
+        sub["status"] = "past_due"
+    emit_update(state, "customer.subscription.updated", sub, before)
+
+
+def start_subscription(
+    state: State, cust: Obj, specs: list[ItemSpec], metadata: Obj, now: int
+) -> tuple[Obj, Obj]:
+    """Create a subscription with its first invoice, paid (active) or not (incomplete)."""
+    check_items(specs)
+    sub = objects.subscription(
+        now,
+        customer_id=cust["id"],
+        currency=specs[0].price["currency"],
+        metadata=metadata,
+        clock=cust.get("test_clock"),
+    )
+    sub["_cycle"] = 0
+    state.add(sub)
+    start, end = period_for_cycle(sub, specs[0].price, 0)
+    for spec in specs:
+        sub["_item_ids"].append(_add_item(state, sub, spec, now, start, end)["id"])
+    emit(state, "customer.subscription.created", sub)
+    inv = create_invoice(state, cust, sub, "subscription_create", now, start, end, specs, [])
+    settle(state, inv, sub, now)
+    return sub, inv
+
+
+def new_specs(state: State, entries: list[Any], label: str = "items") -> list[ItemSpec]:
+    specs = resolve_items(state, [], entries, label) if entries else []
+    if not specs:
+        raise missing(label)
+    return specs

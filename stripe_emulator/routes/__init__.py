@@ -1,0 +1,33 @@
+"""Stripe API endpoints, one module per resource family."""
+
+from __future__ import annotations
+
+from stripe_emulator.routes import (
+    catalog,
+    checkout,
+    clocks,
+    customers,
+    events,
+    invoices,
+    portal,
+    schedules,
+    subscriptions,
+)
+from stripe_emulator.routes.core import Router
+
+
+def build_router() -> Router:
+    router = Router()
+    for module in (
+        customers,
+        catalog,
+        checkout,
+        portal,
+        subscriptions,
+        schedules,
+        invoices,
+        events,
+        clocks,
+    ):
+        module.register(router)
+    return router

@@ -1,0 +1,196 @@
+"""/v1/subscriptions and /v1/subscription_items."""
+
+from __future__ import annotations
+
+from stripe_emulator import billing, objects, payment_methods
+from stripe_emulator.events import emit_update
+from stripe_emulator.protocol import (
+    Obj,
+    StripeError,
+    get_bool,
+    get_int,
+    get_list,
+    get_str,
+    merge_metadata,
+    paginate,
+    req_str,
+)
+from stripe_emulator.routes.core import Ctx, Router
+from stripe_emulator.store import State
+
+ENDED = ("canceled", "incomplete_expired")
+
+
+def _live(state: State, ident: str) -> Obj:
+    sub = state.get(ident, "subscription")
+    return sub
+
+
+def _not_canceled(sub: Obj) -> None:
+    if sub["status"] in ENDED:
+        raise StripeError(
+            400,
+            f"A canceled subscription can only update its cancellation_details and metadata. ({sub['id']})",
+        )
+
+
+def create(ctx: Ctx) -> Obj:
+    state, p = ctx.state, ctx.params
+    cust = state.get(req_str(p, "customer"), "customer", "customer")
+    token = get_str(p, "default_payment_method")
+    if token:
+        payment_methods.attach(state, cust, token, "default_payment_method")
+    specs = billing.new_specs(state, get_list(p, "items"))
+    sub, _ = billing.start_subscription(
+        state, cust, specs, merge_metadata({}, p.get("metadata")), ctx.now(cust["id"])
+    )
+    if get_bool(p, "cancel_at_period_end"):
+        sub["cancel_at_period_end"] = True
+    return objects.render(state, sub)
+
+
+def update_subscription(state: State, sub: Obj, p: Obj, now: int) -> Obj:
+    """Everything ``POST /v1/subscriptions/{id}`` can change, with one updated event."""
+    before = objects.snapshot(state, sub)
+    if "metadata" in p:
+        sub["metadata"] = merge_metadata(sub["metadata"], p["metadata"])
+    changes = [k for k in p if k not in ("metadata", "expand", "cancellation_details")]
+    if changes:
+        _not_canceled(sub)
+    items = get_list(p, "items")
+    behavior = get_str(p, "proration_behavior") or "create_prorations"
+    if items:
+        specs = billing.resolve_items(state, billing.current_specs(state, sub), items)
+        at = get_int(p, "proration_date")
+        billing.change_items(state, sub, specs, behavior, at, now)
+    cape = get_bool(p, "cancel_at_period_end")
+    if cape is not None:
+        sub["cancel_at_period_end"] = cape
+        sub["cancel_at"] = billing.current_period(state, sub)[1] if cape else None
+        sub["canceled_at"] = now if cape else None
+        sub["cancellation_details"]["reason"] = "cancellation_requested" if cape else None
+    if "cancel_at" in p:
+        sub["cancel_at"] = get_int(p, "cancel_at")
+        sub["canceled_at"] = now if sub["cancel_at"] else None
+    token = get_str(p, "default_payment_method")
+    if token:
+        payment_methods.attach(
+            state, state.objects[sub["customer"]], token, "default_payment_method"
+        )
+        sub["default_payment_method"] = state.objects[sub["customer"]]["invoice_settings"][
+            "default_payment_method"
+        ]
+    emit_update(state, "customer.subscription.updated", sub, before)
+    return objects.render(state, sub)
+
+
+def update(ctx: Ctx) -> Obj:
+    sub = _live(ctx.state, ctx.arg)
+    return update_subscription(ctx.state, sub, ctx.params, ctx.now(sub["customer"]))
+
+
+def cancel(ctx: Ctx) -> Obj:
+    sub = _live(ctx.state, ctx.arg)
+    if sub["status"] in ENDED:
+        raise StripeError(
+            404, f"No such subscription: '{sub['id']}'", code="resource_missing", param="id"
+        )
+    now = ctx.now(sub["customer"])
+    billing.cancel(ctx.state, sub, now, prorate_unused=bool(get_bool(ctx.params, "prorate")))
+    if get_bool(ctx.params, "invoice_now"):
+        pending = billing.pending_for(ctx.state, sub)
+        if pending:
+            cust = ctx.state.objects[sub["customer"]]
+            inv = billing.create_invoice(
+                ctx.state, cust, sub, "subscription_update", now, now, now, [], pending
+            )
+            billing.settle(ctx.state, inv, None, now)
+    return objects.render(ctx.state, sub)
+
+
+def list_(ctx: Ctx) -> Obj:
+    p = ctx.params
+    found = ctx.state.all("subscription")
+    status = get_str(p, "status")
+    if status is None:
+        found = [s for s in found if s["status"] not in ENDED]
+    elif status != "all":
+        found = [s for s in found if s["status"] == status]
+    for key in ("customer", "test_clock"):
+        value = get_str(p, key)
+        if value:
+            found = [s for s in found if s[key] == value]
+    price = get_str(p, "price")
+    if price:
+        found = [
+            s for s in found if any(ctx.state.objects[i]["price"] == price for i in s["_item_ids"])
+        ]
+    return paginate(found, p, "/v1/subscriptions", lambda o: objects.render(ctx.state, o))
+
+
+# ---- subscription items -------------------------------------------------------------
+
+
+def _item(state: State, ident: str) -> tuple[Obj, Obj]:
+    item = state.get(ident, "subscription_item")
+    return item, state.objects[item["subscription"]]
+
+
+def _item_change(ctx: Ctx, sub: Obj, entry: Obj) -> None:
+    p = ctx.params
+    params: Obj = {"items": [entry]}
+    for key in ("proration_behavior", "proration_date"):
+        if key in p:
+            params[key] = p[key]
+    update_subscription(ctx.state, sub, params, ctx.now(sub["customer"]))
+
+
+def create_item(ctx: Ctx) -> Obj:
+    sub = _live(ctx.state, req_str(ctx.params, "subscription"))
+    entry: Obj = {"price": req_str(ctx.params, "price")}
+    for key in ("quantity", "metadata"):
+        if key in ctx.params:
+            entry[key] = ctx.params[key]
+    known = set(sub["_item_ids"])
+    _item_change(ctx, sub, entry)
+    new = [i for i in sub["_item_ids"] if i not in known]
+    return objects.render(ctx.state, ctx.state.objects[new[0]])
+
+
+def update_item(ctx: Ctx) -> Obj:
+    item, sub = _item(ctx.state, ctx.arg)
+    entry: Obj = {"id": item["id"]}
+    for key in ("price", "quantity", "metadata"):
+        if key in ctx.params:
+            entry[key] = ctx.params[key]
+    _item_change(ctx, sub, entry)
+    return objects.render(ctx.state, item)
+
+
+def delete_item(ctx: Ctx) -> Obj:
+    item, sub = _item(ctx.state, ctx.arg)
+    _item_change(ctx, sub, {"id": item["id"], "deleted": "true"})
+    return {"deleted": True, "id": item["id"], "object": "subscription_item"}
+
+
+def list_items(ctx: Ctx) -> Obj:
+    sub = _live(ctx.state, req_str(ctx.params, "subscription"))
+    data = [objects.render(ctx.state, ctx.state.objects[i]) for i in sub["_item_ids"]]
+    return paginate(data, ctx.params, f"/v1/subscription_items?subscription={sub['id']}")
+
+
+def register(r: Router) -> None:
+    r.add("POST", "/v1/subscriptions", create)
+    r.add("GET", "/v1/subscriptions", list_)
+    r.add("GET", "/v1/subscriptions/{id}", lambda c: objects.render(c.state, _live(c.state, c.arg)))
+    r.add("POST", "/v1/subscriptions/{id}", update)
+    r.add("DELETE", "/v1/subscriptions/{id}", cancel)
+    r.add("POST", "/v1/subscription_items", create_item)
+    r.add("GET", "/v1/subscription_items", list_items)
+    r.add(
+        "GET",
+        "/v1/subscription_items/{id}",
+        lambda c: objects.render(c.state, _item(c.state, c.arg)[0]),
+    )
+    r.add("POST", "/v1/subscription_items/{id}", update_item)
+    r.add("DELETE", "/v1/subscription_items/{id}", delete_item)
