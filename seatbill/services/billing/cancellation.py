@@ -1,0 +1,109 @@
+"""Cancel (at period end by default, resumable until then; or at once) and resume."""
+
+from __future__ import annotations
+
+from seatbill.models import Role, Subscription, User, Workspace
+from seatbill.services.billing.core import (
+    ENDED,
+    Billing,
+    audit,
+    audit_state,
+    billing_version,
+    mirror_now,
+    provider_errors,
+    read_subscription,
+    release_schedule,
+    require_manager,
+    require_subscription,
+)
+from seatbill.services.errors import DomainError, ErrorCode
+from seatbill.services.stripe_gateway import intent_key
+from seatbill.services.workspaces import require_membership
+
+# Cancel and resume ----------------------------------------------------------------------
+
+
+async def cancel(
+    billing: Billing, viewer: User, raw_workspace_id: str, *, at_period_end: bool = True
+) -> Subscription | None:
+    """Cancel at the end of the paid period (resumable until then), or at once (no refund)."""
+    workspace = await require_manager(viewer, raw_workspace_id)
+    gateway = billing.stripe()
+    async with provider_errors():
+        view = await require_subscription(billing, workspace)
+        before = audit_state(view)
+        if at_period_end:
+            if view.cancel_at_period_end:
+                return await mirror_now(billing, view.raw)
+            version = await billing_version(workspace)
+            await release_schedule(billing, view)
+            key = intent_key(
+                "subscription", view.id, "cancel_at_period_end", view.fingerprint(), version
+            )
+            sub = await gateway.update_subscription(
+                view.id, {"cancel_at_period_end": True}, idempotency_key=key
+            )
+            action = "billing.cancel_at_period_end"
+        else:
+            sub = await gateway.cancel_subscription_now(view.id)
+            action = "billing.canceled_now"
+        row = await mirror_now(billing, sub)
+    await audit(
+        workspace, viewer, action, before, audit_state(read_subscription(billing.catalog, sub))
+    )
+    return row
+
+
+async def resume(billing: Billing, viewer: User, raw_workspace_id: str) -> Subscription | None:
+    """Undo a cancellation at period end, while the period lasts."""
+    workspace = await require_manager(viewer, raw_workspace_id)
+    gateway = billing.stripe()
+    async with provider_errors():
+        view = await require_subscription(billing, workspace)
+        if not view.cancel_at_period_end:
+            raise DomainError(
+                ErrorCode.VALIDATION,
+                "The subscription is not set to cancel; there is nothing to resume",
+                ("input", "workspaceId"),
+            )
+        before = audit_state(view)
+        version = await billing_version(workspace)
+        key = intent_key("subscription", view.id, "resume", view.fingerprint(), version)
+        sub = await gateway.update_subscription(
+            view.id, {"cancel_at_period_end": False}, idempotency_key=key
+        )
+        row = await mirror_now(billing, sub)
+    await audit(
+        workspace,
+        viewer,
+        "billing.resumed",
+        before,
+        audit_state(read_subscription(billing.catalog, sub)),
+    )
+    return row
+
+
+async def cancel_now_for_deleted_workspace(
+    billing: Billing, viewer: User, raw_workspace_id: str
+) -> None:
+    """Before a workspace is deleted: its owner only; every live subscription ends now. Stripe
+    failing stops the deletion, so a deleted workspace is never left paying."""
+    member = await require_membership(viewer, raw_workspace_id, roles=(Role.OWNER,))
+    workspace: Workspace = member.workspace
+    if not workspace.stripe_customer_id:
+        return
+    gateway = billing.stripe()
+    async with provider_errors():
+        for sub in await gateway.list_subscriptions(workspace.stripe_customer_id):
+            if sub.status in ENDED:
+                continue
+            before = audit_state(read_subscription(billing.catalog, sub))
+            canceled = await gateway.cancel_subscription_now(sub.id)
+            await mirror_now(billing, canceled)
+            await audit(
+                workspace,
+                viewer,
+                "billing.canceled_workspace_deleted",
+                before,
+                audit_state(read_subscription(billing.catalog, canceled)),
+            )

@@ -1,0 +1,401 @@
+"""The shared core of billing: what the billing functions need from the app, the live
+subscription as Stripe has it (read with the catalog's one price matcher), and the steps every
+billing change takes: check the viewer, find the customer, mirror Stripe's answer at once,
+write the audit row.
+
+Money decisions:
+
+- Changes that cost or credit money now are made with ``proration_behavior=always_invoice``:
+  Stripe invoices the prorations at once (an increase is charged now; a credit lands on the
+  customer's balance and pays the next invoices), so the invoice a preview promised is a real
+  invoice the customer can see, to the cent.
+- Idempotency keys are derived from the intent: the subscription, the target state, the state
+  we saw, and the workspace's billing version (how many billing mutations it has had), so a
+  retried request never applies twice while the next deliberate change gets a new key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import stripe
+
+from seatbill.catalog import Catalog, Interval, Plan, PlanPrice, PriceRef
+from seatbill.config import Settings
+from seatbill.models import AuditLog, Role, Subscription, User, Workspace
+from seatbill.services import mirror
+from seatbill.services.errors import DomainError, ErrorCode
+from seatbill.services.stripe_gateway import GatewayError, StripeGateway, intent_key
+from seatbill.services.workspaces import require_membership
+
+log = logging.getLogger("seatbill.billing")
+
+MANAGERS = (Role.OWNER, Role.ADMIN)
+ENDED = ("canceled", "incomplete_expired")
+MAX_URL = 2000
+MAX_SEATS = 10_000
+
+
+@dataclass(frozen=True)
+class Billing:
+    """What the billing functions need from the running app."""
+
+    gateway: StripeGateway | None
+    catalog: Catalog
+    settings: Settings
+
+    def stripe(self) -> StripeGateway:
+        if self.gateway is None:
+            raise DomainError(
+                ErrorCode.BILLING_PROVIDER_ERROR, "Billing is not configured on this server"
+            )
+        return self.gateway
+
+
+# Reading a Stripe subscription ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    price_id: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class LiveSubscription:
+    """The parts of a Stripe subscription the rules need."""
+
+    id: str
+    status: str
+    plan: Plan | None
+    interval: Interval | None
+    base: Item | None
+    seat: Item | None
+    others: tuple[Item, ...]
+    cancel_at_period_end: bool
+    schedule_id: str | None
+    test_clock: str | None
+    period_start: int
+    period_end: int
+    raw: stripe.Subscription
+
+    @property
+    def seat_quantity(self) -> int:
+        return self.seat.quantity if self.seat else 0
+
+    def fingerprint(self) -> str:
+        """The state we saw, for idempotency keys."""
+        items = ",".join(
+            f"{i.id}={i.price_id}x{i.quantity}"
+            for i in (self.base, self.seat, *self.others)
+            if i is not None
+        )
+        seen = f"{items}|{self.cancel_at_period_end}|{self.schedule_id}|{self.period_end}"
+        return hashlib.sha256(seen.encode()).hexdigest()[:16]
+
+
+def id_of(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return str(value.id)
+
+
+def _role_of(catalog: Catalog, price: stripe.Price) -> tuple[Plan | None, str | None]:
+    """The catalog plan and role of a Stripe price: by id or lookup key, else by the metadata
+    catalog sync puts on its prices (a price replaced by a new amount keeps billing)."""
+    match = catalog.match_price(price_id=price.id, lookup_key=price.lookup_key)
+    if match is not None:
+        return match.plan, match.role
+    metadata = price.metadata.to_dict() if price.metadata else {}
+    plan = catalog.get(str(metadata.get("seatbill_plan", "")))
+    role = metadata.get("role")
+    return (plan, str(role)) if plan is not None and role in ("base", "seat") else (None, None)
+
+
+def read_subscription(catalog: Catalog, sub: stripe.Subscription) -> LiveSubscription:
+    base: Item | None = None
+    seat: Item | None = None
+    others: list[Item] = []
+    plan: Plan | None = None
+    interval: Interval | None = None
+    period = (0, 0)
+    for raw_item in sub["items"].data:
+        price = raw_item.price
+        item = Item(raw_item.id, price.id, int(raw_item.quantity or 0))
+        found_plan, role = _role_of(catalog, price)
+        if found_plan is not None and plan is None:
+            plan = found_plan
+        if price.recurring is not None:
+            interval = Interval(price.recurring.interval)
+        period = (int(raw_item.current_period_start), int(raw_item.current_period_end))
+        if role == "base" and base is None:
+            base = item
+        elif role == "seat" and seat is None:
+            seat = item
+        else:
+            others.append(item)
+    if seat is None and others:
+        # Not from our catalog: the item with the largest quantity is the seat count.
+        seat = max(others, key=lambda i: i.quantity)
+        others.remove(seat)
+    return LiveSubscription(
+        id=sub.id,
+        status=sub.status,
+        plan=plan,
+        interval=interval,
+        base=base,
+        seat=seat,
+        others=tuple(others),
+        cancel_at_period_end=bool(sub.cancel_at_period_end),
+        schedule_id=id_of(sub.schedule),
+        test_clock=id_of(sub.test_clock),
+        period_start=period[0],
+        period_end=period[1],
+        raw=sub,
+    )
+
+
+# Shared steps ---------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def provider_errors() -> AsyncIterator[None]:
+    """Stripe's refusal becomes a BILLING_PROVIDER_ERROR with the gateway's safe message."""
+    try:
+        yield
+    except GatewayError as exc:
+        raise DomainError(ErrorCode.BILLING_PROVIDER_ERROR, exc.message) from None
+
+
+async def require_manager(viewer: User, raw_workspace_id: str) -> Workspace:
+    member = await require_membership(viewer, raw_workspace_id, roles=MANAGERS)
+    workspace: Workspace = member.workspace
+    return workspace
+
+
+def find_plan(catalog: Catalog, plan_id: str) -> Plan:
+    plan = catalog.get(plan_id.strip())
+    if plan is None:
+        raise DomainError(ErrorCode.VALIDATION, "There is no such plan", ("input", "planId"))
+    return plan
+
+
+def plan_price_for(plan: Plan, interval: Interval) -> PlanPrice:
+    found = plan.price(interval)
+    if found is None:
+        raise DomainError(
+            ErrorCode.VALIDATION,
+            f"The {plan.name} plan is not sold per {interval.value}",
+            ("input", "interval"),
+        )
+    return found
+
+
+def redirect_url(raw: str, field: str) -> str:
+    value = raw.strip()
+    parts = urlsplit(value)
+    if len(value) > MAX_URL or parts.scheme not in ("http", "https") or not parts.netloc:
+        raise DomainError(
+            ErrorCode.VALIDATION, "Give an absolute http or https URL", ("input", field)
+        )
+    return value
+
+
+def fits_plan(plan: Plan, billable: int, field: str = "planId") -> None:
+    if plan.max_seats is not None and billable > plan.max_seats:
+        raise DomainError(
+            ErrorCode.SEAT_LIMIT_REACHED,
+            f"The {plan.name} plan allows at most {plan.max_seats} members; this workspace "
+            f"has {billable}. Remove members first.",
+            ("input", field),
+        )
+
+
+async def not_restricted(workspace: Workspace, what: str) -> None:
+    await workspace.refresh_from_db(fields=["restricted_at"])
+    if workspace.restricted_at is not None:
+        raise DomainError(
+            ErrorCode.BILLING_RESTRICTED,
+            f"Payments for this workspace are failing: pay the open invoice before {what}",
+        )
+
+
+async def billing_version(workspace: Workspace) -> int:
+    """How many billing mutations the workspace has had: part of every update's idempotency
+    key, so the same request retried replays while a later identical request is new."""
+    count: int = await AuditLog.filter(
+        workspace_id=workspace.id, actor_id__isnull=False, action__startswith="billing."
+    ).count()
+    return count
+
+
+async def audit(
+    workspace: Workspace,
+    viewer: User,
+    action: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    await AuditLog.create(
+        id=uuid.uuid4(),
+        workspace_id=workspace.id,
+        actor_id=viewer.id,
+        action=action,
+        before=before,
+        after=after,
+    )
+
+
+def audit_state(view: LiveSubscription | None, pending: int | None = None) -> dict[str, Any] | None:
+    if view is None:
+        return None
+    return {
+        "subscription": view.id,
+        "status": view.status,
+        "plan": view.plan.key if view.plan else None,
+        "interval": view.interval.value if view.interval else None,
+        "seats": view.seat_quantity,
+        "cancel_at_period_end": view.cancel_at_period_end,
+        **({"pending_seats": pending} if pending is not None else {}),
+    }
+
+
+async def ensure_customer(billing: Billing, workspace: Workspace) -> str:
+    """The workspace's one Stripe customer, created on first need and stored."""
+    gateway = billing.stripe()
+    stored = workspace.stripe_customer_id
+    if stored:
+        try:
+            customer = await gateway.retrieve_customer(stored)
+            if not getattr(customer, "deleted", False):
+                return stored
+        except GatewayError as exc:
+            if not exc.missing:
+                raise
+    created = await gateway.create_customer(str(workspace.id), replaces=stored)
+    query = Workspace.filter(id=workspace.id)
+    query = (
+        query.filter(stripe_customer_id=stored)
+        if stored
+        else query.filter(stripe_customer_id__isnull=True)
+    )
+    if await query.update(stripe_customer_id=created.id) == 0:
+        await workspace.refresh_from_db(fields=["stripe_customer_id"])
+        return str(workspace.stripe_customer_id or created.id)
+    workspace.stripe_customer_id = created.id
+    return str(created.id)
+
+
+async def live_subscription(billing: Billing, workspace: Workspace) -> LiveSubscription | None:
+    """The workspace's live subscription as Stripe has it now (the mirror may lag)."""
+    if not workspace.stripe_customer_id:
+        return None
+    subscriptions = await billing.stripe().list_subscriptions(workspace.stripe_customer_id)
+    for sub in subscriptions:
+        if sub.status not in ENDED:
+            return read_subscription(billing.catalog, sub)
+    return None
+
+
+async def require_subscription(billing: Billing, workspace: Workspace) -> LiveSubscription:
+    view = await live_subscription(billing, workspace)
+    if view is None:
+        raise DomainError(
+            ErrorCode.NO_SUBSCRIPTION,
+            "This workspace has no subscription yet: start one with startCheckout",
+            ("input", "workspaceId"),
+        )
+    return view
+
+
+async def resolve_price_ids(billing: Billing, refs: Sequence[PriceRef]) -> list[str]:
+    """Stripe price ids for catalog prices (lookup keys resolved in one call)."""
+    keys = [ref.lookup_key for ref in refs if ref.lookup_key]
+    found = await billing.stripe().find_prices(keys) if keys else {}
+    ids: list[str] = []
+    for ref in refs:
+        if ref.price_id:
+            ids.append(ref.price_id)
+        elif ref.lookup_key in found:
+            ids.append(found[ref.lookup_key].id)
+        else:
+            log.error("Stripe has no active price %r: run `seatbill catalog sync`", ref.lookup_key)
+            raise GatewayError("This plan cannot be bought right now", retryable=False)
+    return ids
+
+
+async def mirror_now(billing: Billing, sub: stripe.Subscription) -> Subscription | None:
+    """Mirror what Stripe just answered, with the schedule expanded when it has one, and its
+    latest invoice (a change invoiced at once is paid by now), so the API shows the new state
+    without waiting for the webhooks. The snapshot is as of the customer's "now" (its test
+    clock's time in test mode): webhooks about the same moment are re-fetched, older ones
+    about intermediate states (an invoice's draft) no longer overwrite it."""
+    gateway = billing.stripe()
+    if isinstance(sub.schedule, str):
+        sub = await gateway.retrieve_subscription(sub.id)
+    observed_at = await customer_now(billing, id_of(sub.test_clock))
+    row = await mirror.sync_subscription(
+        sub,
+        observed_at=observed_at,
+        catalog=billing.catalog,
+        gateway=gateway,
+        dunning_max_attempts=billing.settings.dunning_max_attempts,
+    )
+    invoice_id = id_of(sub.latest_invoice)
+    if row is not None and invoice_id:
+        await mirror.sync_invoice(
+            await gateway.retrieve_invoice(invoice_id),
+            observed_at=observed_at,
+            gateway=gateway,
+            dunning_max_attempts=billing.settings.dunning_max_attempts,
+        )
+    return row
+
+
+async def customer_now(billing: Billing, test_clock: str | None) -> int:
+    """Stripe's "now" for a customer: its test clock's time in test mode, else the real time."""
+    if test_clock:
+        return await billing.stripe().retrieve_test_clock_time(test_clock)
+    return int(time.time())
+
+
+async def release_schedule(billing: Billing, view: LiveSubscription) -> None:
+    """Drop a pending (scheduled) seat change; the subscription keeps running as it is."""
+    if view.schedule_id:
+        await billing.stripe().release_subscription_schedule(
+            view.schedule_id,
+            idempotency_key=intent_key("schedule-release", view.schedule_id),
+        )
+
+
+def pending_seats(row: Subscription | None) -> int | None:
+    return row.pending_seat_quantity if row is not None else None
+
+
+def check_licensed_seats(plan: Plan, billable: int, seat_count: int) -> None:
+    field = ("input", "seats")
+    if seat_count < max(1, billable):
+        raise DomainError(
+            ErrorCode.VALIDATION,
+            f"Seats cannot be fewer than the {billable} active member(s)",
+            field,
+        )
+    if seat_count > MAX_SEATS:
+        raise DomainError(ErrorCode.VALIDATION, f"At most {MAX_SEATS} seats", field)
+    if plan.max_seats is not None and seat_count > plan.max_seats:
+        raise DomainError(
+            ErrorCode.SEAT_LIMIT_REACHED,
+            f"The {plan.name} plan allows at most {plan.max_seats} seats",
+            field,
+        )
