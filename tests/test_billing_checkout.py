@@ -66,7 +66,7 @@ async def test_team_checkout_for_five_seats_paid_in_the_hosted_page_bills_fifty_
     assert ws["seats"] == {"billable": 1, "purchased": 5}
     sub = await stripe_subscription(billing, ws["subscription"]["id"])
     assert seat_quantity(sub) == 5
-    assert sub.metadata.to_dict() == {"workspace_id": workspace_id, "plan": "team"}
+    assert sub.metadata.to_dict() == {"workspace_id": workspace_id}
     first = (await invoices(billing, sub.id))[0]
     assert (first.amount_paid, first.currency, first.status) == (5000, "usd", "paid")
     # One customer, made for the workspace, with the workspace in its metadata.

@@ -78,7 +78,9 @@ async def start_checkout(info: Ctx, input: StartCheckoutInput) -> CheckoutPayloa
 async def update_seats(info: Ctx, input: UpdateSeatsInput) -> SubscriptionPayload:
     viewer = await info.context.viewer()
     return await _subscription_payload(
-        billing.update_seats(_billing(info), viewer, str(input.workspace_id), input.seats),
+        billing.update_seats(
+            _billing(info), viewer, str(input.workspace_id), input.seats, input.proration_date
+        ),
         input.workspace_id,
     )
 
@@ -92,6 +94,7 @@ async def switch_plan(info: Ctx, input: SwitchPlanInput) -> SubscriptionPayload:
             str(input.workspace_id),
             str(input.plan_id),
             _interval(input.interval),
+            input.proration_date,
         ),
         input.workspace_id,
     )

@@ -32,6 +32,12 @@ class StartCheckoutInput:
 class UpdateSeatsInput:
     workspace_id: strawberry.ID
     seats: int
+    proration_date: datetime | None = strawberry.field(
+        default=None,
+        description="The prorationDate of the preview the user saw: the change is prorated at "
+        "that instant, so it charges exactly what the preview showed. Within the current "
+        "period and at most an hour old.",
+    )
 
 
 @strawberry.input
@@ -39,6 +45,12 @@ class SwitchPlanInput:
     workspace_id: strawberry.ID
     plan_id: strawberry.ID
     interval: BillingInterval
+    proration_date: datetime | None = strawberry.field(
+        default=None,
+        description="The prorationDate of the preview the user saw: the change is prorated at "
+        "that instant, so it charges exactly what the preview showed. Within the current "
+        "period and at most an hour old.",
+    )
 
 
 @strawberry.input
@@ -115,6 +127,10 @@ class ProrationPreview:
     effective_at: datetime = strawberry.field(
         description="When the change would take effect: now, or the next period start."
     )
+    proration_date: datetime = strawberry.field(
+        description="The instant Stripe prorated this preview at. Send it back as the "
+        "mutation's prorationDate to be charged exactly amountDueNow."
+    )
 
     @classmethod
     def of(cls, preview: Preview) -> ProrationPreview:
@@ -129,4 +145,5 @@ class ProrationPreview:
                 for line in preview.lines
             ],
             effective_at=preview.effective_at,
+            proration_date=preview.proration_date,
         )

@@ -32,11 +32,19 @@ class UserError:
     code: ErrorCode
     message: str
     field: list[str] | None = None
+    url: str | None = strawberry.field(
+        default=None,
+        description="Where the user can act on the error: for PAYMENT_FAILED, Stripe's hosted "
+        "invoice, where paying applies the change.",
+    )
 
     @classmethod
     def of(cls, error: DomainError) -> UserError:
         return cls(
-            code=error.code, message=error.message, field=list(error.field) if error.field else None
+            code=error.code,
+            message=error.message,
+            field=list(error.field) if error.field else None,
+            url=error.url,
         )
 
 

@@ -21,16 +21,25 @@ class ErrorCode(StrEnum):
     BILLING_PROVIDER_ERROR = "BILLING_PROVIDER_ERROR"
     NO_SUBSCRIPTION = "NO_SUBSCRIPTION"  # a change needs a subscription: use startCheckout
     CONFLICT = "CONFLICT"
+    PAYMENT_FAILED = "PAYMENT_FAILED"  # the charge for a change failed; nothing changed
 
 
 class DomainError(Exception):
     """An expected failure; nothing was changed. ``message`` is safe to show to a client."""
 
-    def __init__(self, code: ErrorCode, message: str, field: tuple[str, ...] | None = None):
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str,
+        field: tuple[str, ...] | None = None,
+        *,
+        url: str | None = None,
+    ):
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
+        self.url = url  # a page where the user can act on it (Stripe's hosted invoice)
 
 
 def not_found(what: str, field: tuple[str, ...] | None = None) -> DomainError:

@@ -249,6 +249,22 @@ class StripeGateway:
             )
         )
 
+    async def expire_checkout_session(self, session_id: str) -> None:
+        """Expire an open Checkout session so it can no longer be paid. One that completed or
+        expired meanwhile is left as it is (a completed one makes a subscription, which the
+        webhooks then find to be a second one)."""
+        try:
+            await self._call(
+                self.client.v1.checkout.sessions.expire_async(
+                    session_id,
+                    options={"idempotency_key": intent_key("checkout-expire", session_id)},
+                )
+            )
+        except GatewayError as exc:
+            if exc.retryable:
+                raise
+            log.info("checkout session %s was no longer open to expire", session_id)
+
     async def create_portal_session(
         self, customer_id: str, return_url: str, *, idempotency_key: str
     ) -> str:

@@ -52,7 +52,8 @@ async def start_checkout(
     """A Stripe Checkout session for a new subscription: base price (quantity 1) plus seats.
 
     The same request retried (or sent twice) returns the same session: an open session of the
-    customer with the same intent is reused, and a new one is created with an idempotency key
+    customer with the same intent is reused; any other open session is expired first, so two
+    checkouts never make two subscriptions. A new one is created with an idempotency key
     of workspace, plan, interval, seats, URLs, how many subscriptions the workspace has had,
     and the current hour (so an expired or completed session is not replayed for long)."""
     workspace = await require_manager(viewer, raw_workspace_id)
@@ -81,10 +82,15 @@ async def start_checkout(
                 [plan.key, interval.value, str(quantity), success, cancel, *price_ids]
             ).encode()
         ).hexdigest()[:24]
-        for session in await billing.stripe().list_open_checkout_sessions(customer_id):
+        open_sessions = await billing.stripe().list_open_checkout_sessions(customer_id)
+        for session in open_sessions:
             metadata = session.metadata.to_dict() if session.metadata else {}
             if metadata.get("seatbill_intent") == intent and session.url:
                 return Checkout(url=str(session.url), session_id=session.id)
+        # Stripe lets every open session complete into a subscription of its own: only the
+        # newest checkout may stay payable.
+        for session in open_sessions:
+            await billing.stripe().expire_checkout_session(session.id)
         workspace_id = str(workspace.id)
         params: SessionCreateParams = {
             "mode": "subscription",
@@ -101,7 +107,8 @@ async def start_checkout(
                 "seats": str(quantity),
                 "seatbill_intent": intent,
             },
-            "subscription_data": {"metadata": {"workspace_id": workspace_id, "plan": plan.key}},
+            # The plan is read from the prices (one matcher), never from metadata that goes stale.
+            "subscription_data": {"metadata": {"workspace_id": workspace_id}},
             "success_url": success,
             "cancel_url": cancel,
         }

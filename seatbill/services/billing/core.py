@@ -23,10 +23,12 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import stripe
+from stripe.params import SubscriptionUpdateParams
 
 from seatbill.catalog import Catalog, Interval, Plan, PlanPrice, PriceRef
 from seatbill.config import Settings
@@ -368,6 +370,67 @@ async def customer_now(billing: Billing, test_clock: str | None) -> int:
     if test_clock:
         return await billing.stripe().retrieve_test_clock_time(test_clock)
     return int(time.time())
+
+
+MAX_PRORATION_AGE = 3600  # a preview's proration date is honoured for an hour
+
+
+async def proration_timestamp(
+    billing: Billing, view: LiveSubscription, when: datetime | None
+) -> int | None:
+    """The ``proration_date`` to send: a preview's instant, so the change charges exactly what
+    the preview showed (Stripe prorates to the second). It must lie in the current period and
+    be at most an hour old; None lets Stripe prorate at its own now."""
+    if when is None:
+        return None
+    field = ("input", "prorationDate")
+    if when.tzinfo is None:
+        raise DomainError(ErrorCode.VALIDATION, "Give prorationDate with a time zone", field)
+    at = int(when.timestamp())
+    now = await customer_now(billing, view.test_clock)
+    if not view.period_start <= at <= view.period_end:
+        raise DomainError(
+            ErrorCode.VALIDATION, "prorationDate must lie in the current billing period", field
+        )
+    if at < now - MAX_PRORATION_AGE:
+        raise DomainError(
+            ErrorCode.VALIDATION,
+            "prorationDate is more than an hour old: preview the change again",
+            field,
+        )
+    if at > now + 60:
+        raise DomainError(ErrorCode.VALIDATION, "prorationDate lies in the future", field)
+    return at
+
+
+async def charge_now(
+    billing: Billing, view: LiveSubscription, params: SubscriptionUpdateParams, key: str
+) -> stripe.Subscription:
+    """An update Stripe invoices at once, applied only once paid: ``pending_if_incomplete``
+    (Stripe's default for updates, ``allow_incomplete``, would apply unpaid seats). A failed
+    payment leaves the subscription as it was and becomes PAYMENT_FAILED with the invoice's
+    hosted page, where paying applies the change (Stripe drops it after 23 hours)."""
+    gateway = billing.stripe()
+    sub = await gateway.update_subscription(
+        view.id,
+        {**params, "payment_behavior": "pending_if_incomplete"},
+        idempotency_key=key,
+    )
+    if sub.pending_update is None:
+        return sub
+    invoice_id = id_of(sub.latest_invoice)
+    url = None
+    if invoice_id:
+        invoice = await gateway.retrieve_invoice(invoice_id)
+        url = str(invoice.hosted_invoice_url) if invoice.hosted_invoice_url else None
+    log.info("payment for a change to %s failed; the change waits for payment", view.id)
+    raise DomainError(
+        ErrorCode.PAYMENT_FAILED,
+        "The payment for this change failed, so nothing changed. Pay the invoice (or update "
+        "the payment method) to apply it.",
+        ("input", "workspaceId"),
+        url=url,
+    )
 
 
 async def release_schedule(billing: Billing, view: LiveSubscription) -> None:

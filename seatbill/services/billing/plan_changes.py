@@ -4,6 +4,7 @@ the difference is prorated and invoiced at once."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from stripe.params import SubscriptionUpdateParams
@@ -17,12 +18,14 @@ from seatbill.services.billing.core import (
     audit,
     audit_state,
     billing_version,
+    charge_now,
     find_plan,
     fits_plan,
     mirror_now,
     not_restricted,
     pending_seats,
     plan_price_for,
+    proration_timestamp,
     provider_errors,
     read_subscription,
     release_schedule,
@@ -43,10 +46,6 @@ class PlanChange:
     interval: Interval
     plan_price: PlanPrice
     seats: int
-
-    @property
-    def unchanged(self) -> bool:
-        return self.view.plan == self.plan and self.view.interval == self.interval
 
 
 def _yearly(plan_price: PlanPrice, seat_count: int) -> int:
@@ -92,18 +91,38 @@ async def plan_items(billing: Billing, change: PlanChange) -> list[dict[str, Any
     return items
 
 
+def _same_items(view: LiveSubscription, items: list[dict[str, Any]]) -> bool:
+    """True when ``items`` would leave every item's price and quantity as they are."""
+    current = {i.id: i for i in (view.base, view.seat, *view.others) if i is not None}
+    for entry in items:
+        item = current.get(str(entry.get("id", "")))
+        if item is None or entry.get("deleted"):
+            return False
+        if entry.get("price", item.price_id) != item.price_id:
+            return False
+        if entry.get("quantity", item.quantity) != item.quantity:
+            return False
+    return True
+
+
 async def swap_plan(
-    billing: Billing, viewer: User, raw_workspace_id: str, plan_id: str, interval: Interval
+    billing: Billing,
+    viewer: User,
+    raw_workspace_id: str,
+    plan_id: str,
+    interval: Interval,
+    proration_date: datetime | None = None,
 ) -> Subscription | None:
     """Switch the live subscription to another plan or interval in place: the base and seat
     items change price, the seat quantity stays (auto plans: the members), the difference is
-    prorated and invoiced at once. An interval switch starts a new billing period now."""
+    prorated and invoiced at once. An interval switch starts a new billing period now. The same
+    plan and interval moves a subscription on a superseded price to the catalog's current one."""
     workspace = await require_manager(viewer, raw_workspace_id)
-    gateway = billing.stripe()
     async with provider_errors():
         change = await plan_change(billing, workspace, plan_id, interval)
         view = change.view
-        if change.unchanged and change.seats == view.seat_quantity:
+        items = await plan_items(billing, change)
+        if _same_items(view, items):
             return await mirror_now(billing, view.raw)
         current = view.plan.price(view.interval) if view.plan and view.interval else None
         costs_more = current is None or _yearly(change.plan_price, change.seats) > _yearly(
@@ -114,16 +133,16 @@ async def swap_plan(
         before_row = await Subscription.get_or_none(stripe_id=view.id)
         before = audit_state(view, pending_seats(before_row))
         version = await billing_version(workspace)
-        items = await plan_items(billing, change)
+        at = await proration_timestamp(billing, view, proration_date)
         await release_schedule(billing, view)  # a pending decrease does not survive a switch
         params: SubscriptionUpdateParams = {
             "items": items,  # type: ignore[typeddict-item]
             "proration_behavior": "always_invoice",
-            "metadata": {"plan": change.plan.key},
+            **({"proration_date": at} if at is not None else {}),
         }
         target = f"plan={change.plan.key}/{interval.value}/seats={change.seats}"
-        key = intent_key("subscription", view.id, target, view.fingerprint(), version)
-        sub = await gateway.update_subscription(view.id, params, idempotency_key=key)
+        key = intent_key("subscription", view.id, target, at, view.fingerprint(), version)
+        sub = await charge_now(billing, view, params, key)
         row = await mirror_now(billing, sub)
     after = read_subscription(billing.catalog, sub)
     await audit(workspace, viewer, "billing.plan_switched", before, audit_state(after))

@@ -40,6 +40,7 @@ class Preview:
     next_invoice_total: int
     lines: tuple[PreviewLine, ...]
     effective_at: datetime  # when the change takes effect (now, or the next period start)
+    proration_date: datetime  # the instant Stripe prorated at: send it back with the change
 
 
 # Previews -------------------------------------------------------------------------------
@@ -129,6 +130,7 @@ async def _preview(
         next_invoice_total=next_total,
         lines=lines,
         effective_at=datetime.fromtimestamp(effective, UTC),
+        proration_date=datetime.fromtimestamp(now, UTC),
     )
 
 

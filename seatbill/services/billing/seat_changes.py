@@ -5,6 +5,7 @@ at once with a prorated credit when the plan says ``seat_decrease = "prorate"``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 import stripe
@@ -20,10 +21,12 @@ from seatbill.services.billing.core import (
     audit,
     audit_state,
     billing_version,
+    charge_now,
     check_licensed_seats,
     mirror_now,
     not_restricted,
     pending_seats,
+    proration_timestamp,
     provider_errors,
     read_subscription,
     release_schedule,
@@ -99,11 +102,16 @@ def seat_items(change: SeatChange) -> list[dict[str, Any]]:
 
 
 async def update_seats(
-    billing: Billing, viewer: User, raw_workspace_id: str, seat_count: int
+    billing: Billing,
+    viewer: User,
+    raw_workspace_id: str,
+    seat_count: int,
+    proration_date: datetime | None = None,
 ) -> Subscription | None:
     """Licensed plans: more seats now (prorated charge, invoiced at once); fewer seats at the
     next period start (pending, no credit) or, when the plan prorates decreases, now with a
-    prorated credit. Asking for the current quantity drops a pending decrease."""
+    prorated credit. Asking for the current quantity drops a pending decrease. A preview's
+    ``proration_date`` makes the charge equal the preview's to the cent."""
     workspace = await require_manager(viewer, raw_workspace_id)
     gateway = billing.stripe()
     async with provider_errors():
@@ -126,13 +134,15 @@ async def update_seats(
             sub = await gateway.retrieve_subscription(view.id)
         else:
             action = "billing.seats_increased" if change.is_increase else "billing.seats_decreased"
+            at = await proration_timestamp(billing, view, proration_date)
             await release_schedule(billing, view)
             params: SubscriptionUpdateParams = {
                 "items": [{"id": view.seat.id, "quantity": seat_count}],  # type: ignore[union-attr]
                 "proration_behavior": "always_invoice",
+                **({"proration_date": at} if at is not None else {}),
             }
-            key = intent_key("subscription", view.id, target, view.fingerprint(), version)
-            sub = await gateway.update_subscription(view.id, params, idempotency_key=key)
+            key = intent_key("subscription", view.id, target, at, view.fingerprint(), version)
+            sub = await charge_now(billing, view, params, key)
         row = await mirror_now(billing, sub)
     after = read_subscription(billing.catalog, sub)
     await audit(workspace, viewer, action, before, audit_state(after, pending_seats(row)))
