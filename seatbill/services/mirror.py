@@ -456,6 +456,10 @@ async def _sync_subscription(
             "latest_invoice_stripe_id": object_id(sub.get("latest_invoice")),
             "stripe_created": timestamp(sub.get("created")) or datetime.now(UTC),
         }
+        period_end, cancel_at = values["current_period_end"], values["cancel_at"]
+        if cancel_at is not None and period_end is not None and cancel_at <= period_end:
+            # A schedule ending in cancel (or a release that kept its date) sets only cancel_at.
+            values["cancel_at_period_end"] = True
         await _apply_schedule(values, sub, row, items, seat, gateway)
 
         before = _fields(row, _SUBSCRIPTION_FIELDS) if row is not None else None

@@ -328,11 +328,15 @@ class StripeGateway:
         )
 
     async def release_subscription_schedule(
-        self, schedule_id: str, *, idempotency_key: str
+        self, schedule_id: str, *, preserve_cancel_date: bool = False, idempotency_key: str
     ) -> stripe.SubscriptionSchedule:
+        """Stop the schedule; the subscription runs on as it is. ``preserve_cancel_date`` keeps
+        a cancellation the schedule set (``end_behavior: cancel``) on the subscription."""
         return await self._call(
             self.client.v1.subscription_schedules.release_async(
-                schedule_id, options={"idempotency_key": idempotency_key}
+                schedule_id,
+                params={"preserve_cancel_date": preserve_cancel_date},
+                options={"idempotency_key": idempotency_key},
             )
         )
 

@@ -12,12 +12,11 @@ from seatbill.services.billing.core import (
     mirror_now,
     provider_errors,
     read_subscription,
-    release_schedule,
     require_manager,
     require_subscription,
 )
+from seatbill.services.billing.schedules import PeriodEnd, period_end_of, set_period_end
 from seatbill.services.errors import DomainError, ErrorCode
-from seatbill.services.stripe_gateway import intent_key
 from seatbill.services.workspaces import require_membership
 
 # Cancel and resume ----------------------------------------------------------------------
@@ -35,14 +34,10 @@ async def cancel(
         if at_period_end:
             if view.cancel_at_period_end:
                 return await mirror_now(billing, view.raw)
+            # A pending seat decrease stays in the schedule, for a resume to bring back.
+            pending = (await period_end_of(billing, view)).pending_seats
             version = await billing_version(workspace)
-            await release_schedule(billing, view)
-            key = intent_key(
-                "subscription", view.id, "cancel_at_period_end", view.fingerprint(), version
-            )
-            sub = await gateway.update_subscription(
-                view.id, {"cancel_at_period_end": True}, idempotency_key=key
-            )
+            sub = await set_period_end(billing, view, PeriodEnd(pending, True), version)
             action = "billing.cancel_at_period_end"
         else:
             sub = await gateway.cancel_subscription_now(view.id)
@@ -55,9 +50,9 @@ async def cancel(
 
 
 async def resume(billing: Billing, viewer: User, raw_workspace_id: str) -> Subscription | None:
-    """Undo a cancellation at period end, while the period lasts."""
+    """Undo a cancellation at period end, while the period lasts (a seat decrease that was
+    pending when it was cancelled comes back)."""
     workspace = await require_manager(viewer, raw_workspace_id)
-    gateway = billing.stripe()
     async with provider_errors():
         view = await require_subscription(billing, workspace)
         if not view.cancel_at_period_end:
@@ -67,11 +62,9 @@ async def resume(billing: Billing, viewer: User, raw_workspace_id: str) -> Subsc
                 ("input", "workspaceId"),
             )
         before = audit_state(view)
+        pending = (await period_end_of(billing, view)).pending_seats
         version = await billing_version(workspace)
-        key = intent_key("subscription", view.id, "resume", view.fingerprint(), version)
-        sub = await gateway.update_subscription(
-            view.id, {"cancel_at_period_end": False}, idempotency_key=key
-        )
+        sub = await set_period_end(billing, view, PeriodEnd(pending, False), version)
         row = await mirror_now(billing, sub)
     await audit(
         workspace,

@@ -35,7 +35,7 @@ from seatbill.config import Settings
 from seatbill.models import AuditLog, Role, Subscription, User, Workspace
 from seatbill.services import mirror
 from seatbill.services.errors import DomainError, ErrorCode
-from seatbill.services.stripe_gateway import GatewayError, StripeGateway, intent_key
+from seatbill.services.stripe_gateway import GatewayError, StripeGateway
 from seatbill.services.workspaces import require_membership
 
 log = logging.getLogger("seatbill.billing")
@@ -159,7 +159,10 @@ def read_subscription(catalog: Catalog, sub: stripe.Subscription) -> LiveSubscri
         base=base,
         seat=seat,
         others=tuple(others),
-        cancel_at_period_end=bool(sub.cancel_at_period_end),
+        # A schedule ending in ``cancel`` (or a release that kept its date) sets cancel_at.
+        cancel_at_period_end=bool(
+            sub.cancel_at_period_end or (sub.cancel_at and int(sub.cancel_at) <= period[1])
+        ),
         schedule_id=id_of(sub.schedule),
         test_clock=id_of(sub.test_clock),
         period_start=period[0],
@@ -431,15 +434,6 @@ async def charge_now(
         ("input", "workspaceId"),
         url=url,
     )
-
-
-async def release_schedule(billing: Billing, view: LiveSubscription) -> None:
-    """Drop a pending (scheduled) seat change; the subscription keeps running as it is."""
-    if view.schedule_id:
-        await billing.stripe().release_subscription_schedule(
-            view.schedule_id,
-            idempotency_key=intent_key("schedule-release", view.schedule_id),
-        )
 
 
 def pending_seats(row: Subscription | None) -> int | None:

@@ -28,11 +28,11 @@ from seatbill.services.billing.core import (
     proration_timestamp,
     provider_errors,
     read_subscription,
-    release_schedule,
     require_manager,
     require_subscription,
     resolve_price_ids,
 )
+from seatbill.services.billing.schedules import PeriodEnd, period_end_of, set_period_end
 from seatbill.services.errors import DomainError, ErrorCode
 from seatbill.services.stripe_gateway import intent_key
 
@@ -134,7 +134,9 @@ async def swap_plan(
         before = audit_state(view, pending_seats(before_row))
         version = await billing_version(workspace)
         at = await proration_timestamp(billing, view, proration_date)
-        await release_schedule(billing, view)  # a pending decrease does not survive a switch
+        if view.schedule_id is not None:  # a pending decrease gives way; a cancellation stays
+            kept = (await period_end_of(billing, view)).cancel
+            await set_period_end(billing, view, PeriodEnd(None, kept), version)
         params: SubscriptionUpdateParams = {
             "items": items,  # type: ignore[typeddict-item]
             "proration_behavior": "always_invoice",

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-import stripe
-from stripe.params import SubscriptionScheduleUpdateParams, SubscriptionUpdateParams
+from stripe.params import SubscriptionUpdateParams
 
 from seatbill.catalog import Plan, SeatDecrease, SeatMode
 from seatbill.models import Subscription, User, Workspace
@@ -29,10 +28,10 @@ from seatbill.services.billing.core import (
     proration_timestamp,
     provider_errors,
     read_subscription,
-    release_schedule,
     require_manager,
     require_subscription,
 )
+from seatbill.services.billing.schedules import PeriodEnd, period_end_of, set_period_end
 from seatbill.services.errors import DomainError, ErrorCode
 from seatbill.services.stripe_gateway import intent_key
 
@@ -113,7 +112,6 @@ async def update_seats(
     prorated credit. Asking for the current quantity drops a pending decrease. A preview's
     ``proration_date`` makes the charge equal the preview's to the cent."""
     workspace = await require_manager(viewer, raw_workspace_id)
-    gateway = billing.stripe()
     async with provider_errors():
         change = await seat_change(billing, workspace, seat_count)
         view = change.view
@@ -122,75 +120,33 @@ async def update_seats(
         before_row = await Subscription.get_or_none(stripe_id=view.id)
         before = audit_state(view, pending_seats(before_row))
         version = await billing_version(workspace)
-        target = f"seats={seat_count}"
+        period_end = await period_end_of(billing, view)
         if change.at_period_end:
+            # A decrease after "cancel at period end" keeps the cancellation.
             action = "billing.seat_decrease_scheduled"
-            sub = await _schedule_seat_decrease(billing, view, seat_count, version)
+            target = PeriodEnd(seat_count, period_end.cancel)
+            sub = await set_period_end(billing, view, target, version)
         elif seat_count == view.seat_quantity:
-            if not view.schedule_id:
+            if period_end.pending_seats is None:
                 return await mirror_now(billing, view.raw)  # nothing to change
             action = "billing.seat_decrease_dropped"
-            await release_schedule(billing, view)
-            sub = await gateway.retrieve_subscription(view.id)
+            target = PeriodEnd(None, period_end.cancel)
+            sub = await set_period_end(billing, view, target, version)
         else:
             action = "billing.seats_increased" if change.is_increase else "billing.seats_decreased"
             at = await proration_timestamp(billing, view, proration_date)
-            await release_schedule(billing, view)
+            if view.schedule_id is not None:  # a pending decrease gives way; a cancellation stays
+                await set_period_end(billing, view, PeriodEnd(None, period_end.cancel), version)
             params: SubscriptionUpdateParams = {
                 "items": [{"id": view.seat.id, "quantity": seat_count}],  # type: ignore[union-attr]
                 "proration_behavior": "always_invoice",
                 **({"proration_date": at} if at is not None else {}),
             }
-            key = intent_key("subscription", view.id, target, at, view.fingerprint(), version)
+            key = intent_key(
+                "subscription", view.id, f"seats={seat_count}", at, view.fingerprint(), version
+            )
             sub = await charge_now(billing, view, params, key)
         row = await mirror_now(billing, sub)
     after = read_subscription(billing.catalog, sub)
     await audit(workspace, viewer, action, before, audit_state(after, pending_seats(row)))
     return row
-
-
-async def _schedule_seat_decrease(
-    billing: Billing, view: LiveSubscription, seat_count: int, version: int
-) -> stripe.Subscription:
-    """A schedule from the subscription: this period as it is, the next at ``seat_count``."""
-    gateway = billing.stripe()
-    fingerprint = view.fingerprint()
-    schedule_id = view.schedule_id
-    if schedule_id is None:
-        created = await gateway.create_subscription_schedule(
-            view.id, idempotency_key=intent_key("schedule", view.id, fingerprint, version)
-        )
-        schedule_id = created.id
-        current_start = int(created.phases[0].start_date)
-    else:
-        existing = await gateway.retrieve_subscription_schedule(schedule_id)
-        current = existing.current_phase
-        current_start = int(current.start_date) if current else view.period_start
-    now_items = [i for i in (view.base, view.seat, *view.others) if i is not None]
-    assert view.seat is not None
-    params: SubscriptionScheduleUpdateParams = {
-        "end_behavior": "release",
-        "proration_behavior": "none",
-        "phases": [
-            {
-                "items": [{"price": i.price_id, "quantity": i.quantity} for i in now_items],
-                "start_date": current_start,
-                "end_date": view.period_end,
-                "proration_behavior": "none",
-            },
-            {
-                "items": [
-                    {
-                        "price": i.price_id,
-                        "quantity": seat_count if i.id == view.seat.id else i.quantity,
-                    }
-                    for i in now_items
-                ],
-                "duration": {"interval": view.interval.value if view.interval else "month"},
-                "proration_behavior": "none",
-            },
-        ],
-    }
-    key = intent_key("schedule-phases", schedule_id, f"seats={seat_count}", fingerprint, version)
-    await gateway.update_subscription_schedule(schedule_id, params, idempotency_key=key)
-    return await gateway.retrieve_subscription(view.id)
