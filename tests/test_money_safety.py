@@ -7,12 +7,21 @@ import asyncio
 from typing import Any
 
 from tests.billing_support import (
+    APRIL_1,
+    DAY,
+    PREVIEW_SEATS,
+    advance,
     billing,
     complete_checkout,
     invoices,
     start_checkout,
+    stripe_subscription,
+    subscribe,
+    update_seats,
+    workspace_billing,
 )
 from tests.conftest import Api, Person, Stack
+from tests.test_billing_cancel import cancel, resume
 
 __all__ = ["billing"]
 
@@ -95,3 +104,94 @@ async def test_a_second_checkout_expires_the_first_so_only_one_can_be_paid(
     sessions = billing.gateway.client.v1.checkout.sessions
     assert (await sessions.retrieve_async(pro["sessionId"])).status == "expired"
     assert (await sessions.retrieve_async(team["sessionId"])).status == "open"
+
+
+async def test_a_preview_with_more_lines_than_stripe_embeds_reads_them_all(
+    api: Api, billing: Stack
+) -> None:
+    subscribed = await subscribe(api, billing, "team", seats=2)
+    invoice_items = billing.gateway.client.v1.invoice_items
+    for n in range(12):  # twelve one-off charges waiting for the next invoice
+        await invoice_items.create_async(
+            params={
+                "customer": subscribed.customer_id,
+                "subscription": subscribed.subscription_id,
+                "amount": 100 + n,
+                "currency": "usd",
+                "description": f"Extra {n}",
+            }
+        )
+    # Stripe embeds the first 10 lines of an invoice; the other 4 come from the lines list.
+    data = await api.data(
+        PREVIEW_SEATS, {"ws": subscribed.workspace_id, "seats": 3}, subscribed.owner
+    )
+    preview = data["previewSeatChange"]
+    extras = sum(100 + n for n in range(12))
+    assert len(preview["lines"]) == 14
+    assert sum(line["amount"] for line in preview["lines"]) == preview["amountDueNow"]
+    assert preview["amountDueNow"] == extras + 1000  # a whole third seat on the first day
+
+    changed = await update_seats(api, subscribed.owner, subscribed.workspace_id, 3)
+    assert changed["userErrors"] == []
+    charged = (await invoices(billing, subscribed.subscription_id))[-1]
+    assert charged.amount_paid == preview["amountDueNow"]
+
+
+MAY_1 = APRIL_1 + 30 * DAY
+
+
+async def test_decrease_then_cancel_then_resume_keeps_the_decrease(
+    api: Api, billing: Stack
+) -> None:
+    subscribed = await subscribe(api, billing, "team", seats=5)
+    assert subscribed.clock_id
+    owner, ws = subscribed.owner, subscribed.workspace_id
+    assert (await update_seats(api, owner, ws, 3))["userErrors"] == []
+
+    canceled = await cancel(api, owner, ws, True)
+    assert canceled["userErrors"] == [], canceled
+    assert canceled["subscription"]["cancelAtPeriodEnd"] is True
+    sub = await stripe_subscription(billing, subscribed.subscription_id)
+    assert sub.cancel_at == MAY_1  # the schedule ends the subscription with the period
+
+    resumed = await resume(api, owner, ws)
+    assert resumed["userErrors"] == [], resumed
+    assert resumed["subscription"]["cancelAtPeriodEnd"] is False
+    assert resumed["subscription"]["pendingSeatChange"]["seats"] == 3
+
+    await advance(billing, subscribed.clock_id, MAY_1 + 3600)
+    renewed = await workspace_billing(api, owner, ws)
+    assert renewed["subscription"]["status"] == "ACTIVE"
+    assert renewed["subscription"]["seats"] == 3
+    assert (await invoices(billing, subscribed.subscription_id))[-1].amount_paid == 3 * 1000
+
+
+async def test_cancel_then_decrease_keeps_the_cancellation(api: Api, billing: Stack) -> None:
+    subscribed = await subscribe(api, billing, "team", seats=5)
+    assert subscribed.clock_id
+    owner, ws = subscribed.owner, subscribed.workspace_id
+    assert (await cancel(api, owner, ws, True))["userErrors"] == []
+
+    decreased = await update_seats(api, owner, ws, 3)
+    assert decreased["userErrors"] == [], decreased
+    assert decreased["subscription"]["cancelAtPeriodEnd"] is True
+
+    await advance(billing, subscribed.clock_id, MAY_1 + 3600)
+    ended = await stripe_subscription(billing, subscribed.subscription_id)
+    assert ended.status == "canceled"
+    assert len(await invoices(billing, subscribed.subscription_id)) == 1  # never renewed
+    # Resuming in time would have brought the decrease back; a preview says there is no
+    # next invoice rather than failing.
+
+
+async def test_previews_on_a_subscription_ending_at_period_end_answer_without_a_next_invoice(
+    api: Api, billing: Stack
+) -> None:
+    subscribed = await subscribe(api, billing, "team", seats=5)
+    owner, ws = subscribed.owner, subscribed.workspace_id
+    assert (await cancel(api, owner, ws, True))["userErrors"] == []
+    data = await api.data(PREVIEW_SEATS, {"ws": ws, "seats": 6}, owner)
+    preview = data["previewSeatChange"]
+    assert preview["amountDueNow"] == 1000 and preview["nextInvoiceTotal"] == 0
+    fewer = (await api.data(PREVIEW_SEATS, {"ws": ws, "seats": 4}, owner))["previewSeatChange"]
+    assert (fewer["amountDueNow"], fewer["nextInvoiceTotal"], fewer["lines"]) == (0, 0, [])

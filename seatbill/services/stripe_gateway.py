@@ -147,6 +147,21 @@ class StripeGateway:
     async def retrieve_invoice(self, invoice_id: str) -> stripe.Invoice:
         return await self._call(self.client.v1.invoices.retrieve_async(invoice_id))
 
+    async def invoice_lines(self, invoice: stripe.Invoice) -> list[stripe.InvoiceLineItem]:
+        """Every line of an invoice or a preview: Stripe embeds only the first page
+        (``has_more``); the rest comes from the invoice's line items list."""
+        lines = list(invoice.lines.data)
+        more = bool(invoice.lines.has_more)
+        while more and lines:
+            page = await self._call(
+                self.client.v1.invoices.line_items.list_async(
+                    str(invoice.id), params={"limit": 100, "starting_after": str(lines[-1].id)}
+                )
+            )
+            lines.extend(page.data)
+            more = bool(page.has_more) and bool(page.data)
+        return lines
+
     async def retrieve_subscription_schedule(self, schedule_id: str) -> stripe.SubscriptionSchedule:
         return await self._call(self.client.v1.subscription_schedules.retrieve_async(schedule_id))
 

@@ -21,6 +21,7 @@ from seatbill.services.billing.core import (
 )
 from seatbill.services.billing.plan_changes import plan_change, plan_items
 from seatbill.services.billing.seat_changes import Timing, seat_change, seat_items
+from seatbill.services.errors import DomainError, ErrorCode
 from seatbill.services.stripe_gateway import intent_key
 
 
@@ -81,8 +82,18 @@ async def _preview(
     """Stripe's invoice previews for ``items``, made the way the change itself would be made:
     ``now``: the invoice made at once (``always_invoice``) and the next period's;
     ``period_end``: nothing now and the next period's; ``next_invoice``: the prorations
-    (``create_prorations``) that the next invoice will carry, and that invoice."""
+    (``create_prorations``) that the next invoice will carry, and that invoice. A subscription
+    set to cancel at the period end has no next invoice: its total is 0, and prorations meant
+    for it cannot be previewed (CONFLICT)."""
     gateway = billing.stripe()
+    ending = view.cancel_at_period_end
+    if ending and timing == "next_invoice":
+        raise DomainError(
+            ErrorCode.CONFLICT,
+            "The subscription ends at the period end, so there is no next invoice to preview: "
+            "resume it first",
+            ("input", "workspaceId"),
+        )
     now = await customer_now(billing, view.test_clock)
     state = view.fingerprint()
     digest = _digest(items)
@@ -103,8 +114,19 @@ async def _preview(
         )
         due_now = int(immediate.amount_due)
         currency = str(immediate.currency)
-        lines = _lines(immediate)
+        lines = _lines(await gateway.invoice_lines(immediate))
     prorate = timing == "next_invoice"
+    if ending:
+        return Preview(
+            currency=currency,
+            amount_due_now=due_now,
+            next_invoice_total=0,
+            lines=lines,
+            effective_at=datetime.fromtimestamp(
+                view.period_end if timing == "period_end" else now, UTC
+            ),
+            proration_date=datetime.fromtimestamp(now, UTC),
+        )
     upcoming = await gateway.preview_invoice(
         {
             "subscription": view.id,
@@ -118,7 +140,9 @@ async def _preview(
     )
     next_total = int(upcoming.total)
     if prorate:
-        lines = tuple(line for line in _lines(upcoming) if line.proration)
+        lines = tuple(
+            line for line in _lines(await gateway.invoice_lines(upcoming)) if line.proration
+        )
     elif new_period:
         # Another interval starts a new period now: the invoice made at once bills it, and
         # its regular (non-proration) lines are what every later period costs.
@@ -134,14 +158,14 @@ async def _preview(
     )
 
 
-def _lines(invoice: stripe.Invoice) -> tuple[PreviewLine, ...]:
+def _lines(lines: list[stripe.InvoiceLineItem]) -> tuple[PreviewLine, ...]:
     return tuple(
         PreviewLine(
             description=str(line.description or ""),
             amount=int(line.amount),
             proration=_is_proration(line),
         )
-        for line in invoice.lines.data
+        for line in lines
     )
 
 
