@@ -422,7 +422,8 @@ def build_invoice(
     """An invoice (not stored) whose lines bill ``specs`` for ``start``..``end``.
 
     Lines are in Stripe's order: pending invoice items (prorations included) newest first,
-    then the subscription's items newest first (items created together keep their order).
+    then the subscription's items newest first; entries of the same second keep the order
+    they were made in (a change's credit before its charge), which Stripe does not document.
     The invoice's own ``period_start``/``period_end`` are when invoice items could join it:
     ``invoice_period``, by default the creation time for both (a renewal passes the period
     that just ended); each line's ``period`` is the service period it bills.
@@ -433,7 +434,7 @@ def build_invoice(
     )
     if temporary:
         inv["id"] = "upcoming_" + inv["id"]
-    newest_first = sorted(reversed(pending), key=lambda ii: int(ii.get("date") or 0), reverse=True)
+    newest_first = sorted(pending, key=lambda ii: int(ii.get("date") or 0), reverse=True)
     lines = [item_line(state, inv["id"], ii, temporary) for ii in newest_first]
     if sub is not None and specs:
         created = {

@@ -92,8 +92,9 @@ async def test_a_preview_pages_its_lines_by_its_upcoming_in_id(
     assert preview.id.startswith("upcoming_in_")
     assert len(preview.lines.data) == 10 and preview.lines.has_more is True
     assert preview.lines.url == f"/v1/invoices/{preview.id}/lines"
-    # Stripe's order: the pending prorations first (newest first), then the items.
-    assert [line.amount for line in preview.lines.data[:2]] == [150, -50]
+    # Stripe's order: the pending prorations first (newest first: the change's credit, then
+    # its charge), then the items.
+    assert [line.amount for line in preview.lines.data[:2]] == [-50, 150]
     every = [
         line
         async for line in (
