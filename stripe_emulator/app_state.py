@@ -44,7 +44,14 @@ class Emulator:
         for endpoint in self.state.all("webhook_endpoint"):
             enabled = endpoint["enabled_events"]
             if endpoint["status"] == "enabled" and ("*" in enabled or event_type in enabled):
-                targets.append(Target(endpoint["url"], endpoint["_secret"], endpoint["id"]))
+                targets.append(
+                    Target(
+                        endpoint["url"],
+                        endpoint["_secret"],
+                        endpoint["id"],
+                        endpoint["api_version"],
+                    )
+                )
         targets.reverse()  # oldest endpoint first
         if self.options.webhook_url and self.options.webhook_secret:
             targets.append(Target(self.options.webhook_url, self.options.webhook_secret, None))
@@ -66,6 +73,7 @@ class Emulator:
         """Forget every object, event and delivery (faults stay; reset those separately)."""
         with self.state.lock:
             self.state.objects.clear()
+            self.state.previews.clear()
             self.state.idempotency.clear()
             self.state.payment_methods.clear()
         self.deliverer.clear()

@@ -417,16 +417,33 @@ def build_invoice(
     pending: list[Obj],
     *,
     temporary: bool = False,
+    invoice_period: tuple[int, int] | None = None,
 ) -> Obj:
-    """An invoice (not stored): pending invoice items first, then the period's items."""
+    """An invoice (not stored) whose lines bill ``specs`` for ``start``..``end``.
+
+    Lines are in Stripe's order: pending invoice items (prorations included) newest first,
+    then the subscription's items newest first; entries of the same second keep the order
+    they were made in (a change's credit before its charge), which Stripe does not document.
+    The invoice's own ``period_start``/``period_end`` are when invoice items could join it:
+    ``invoice_period``, by default the creation time for both (a renewal passes the period
+    that just ended); each line's ``period`` is the service period it bills.
+    """
+    period_start, period_end = invoice_period or (now, now)
     inv = objects.invoice(
-        now, cust=cust, sub=sub, reason=reason, period_start=start, period_end=end
+        now, cust=cust, sub=sub, reason=reason, period_start=period_start, period_end=period_end
     )
     if temporary:
         inv["id"] = "upcoming_" + inv["id"]
-    lines = [item_line(state, inv["id"], ii, temporary) for ii in pending]
+    newest_first = sorted(pending, key=lambda ii: int(ii.get("date") or 0), reverse=True)
+    lines = [item_line(state, inv["id"], ii, temporary) for ii in newest_first]
     if sub is not None and specs:
-        lines += cycle_lines(state, inv["id"], sub, specs, start, end, temporary)
+        created = {
+            s.item_id: int(state.objects[s.item_id]["created"])
+            for s in specs
+            if s.item_id in state.objects
+        }
+        by_age = sorted(specs, key=lambda s: created.get(s.item_id, now), reverse=True)
+        lines += cycle_lines(state, inv["id"], sub, by_age, start, end, temporary)
     inv["lines"] = {
         "object": "list",
         "data": lines,
@@ -455,8 +472,12 @@ def create_invoice(
     end: int,
     specs: list[ItemSpec],
     pending: list[Obj],
+    *,
+    invoice_period: tuple[int, int] | None = None,
 ) -> Obj:
-    inv = build_invoice(state, cust, sub, reason, now, start, end, specs, pending)
+    inv = build_invoice(
+        state, cust, sub, reason, now, start, end, specs, pending, invoice_period=invoice_period
+    )
     state.add(inv)
     for ii in pending:
         ii["invoice"] = inv["id"]
@@ -601,14 +622,25 @@ def renew(state: State, sub: Obj, at: int) -> None:
         cancel(state, sub, at)
         return
     specs = current_specs(state, sub)
+    ended_start = current_period(state, sub)[0]
     sub["_cycle"] = int(sub.get("_cycle", 0)) + 1
     start, end = period_for_cycle(sub, specs[0].price, int(sub["_cycle"]))
     for item_id in sub["_item_ids"]:
         state.objects[item_id]["current_period_start"] = start
         state.objects[item_id]["current_period_end"] = end
     cust = state.objects[sub["customer"]]
+    # The invoice's period is the one that just ended; its lines bill the new one.
     inv = create_invoice(
-        state, cust, sub, "subscription_cycle", at, start, end, specs, pending_for(state, sub)
+        state,
+        cust,
+        sub,
+        "subscription_cycle",
+        at,
+        start,
+        end,
+        specs,
+        pending_for(state, sub),
+        invoice_period=(ended_start, at),
     )
     finalize(state, inv, at)
     ok = attempt(state, inv, at)

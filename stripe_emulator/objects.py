@@ -464,6 +464,25 @@ def event(
 
 # ---- rendering ----------------------------------------------------------------
 
+# Lists embedded in an object (invoice ``lines``, subscription ``items``) hold the first page
+# only, as Stripe's do: 10 entries (the list default), ``has_more`` and the ``url`` to page on.
+EMBEDDED_LIMIT = 10
+
+
+def embedded_list(data: list[Obj], url: str) -> Obj:
+    return {
+        "object": "list",
+        "data": data[:EMBEDDED_LIMIT],
+        "has_more": len(data) > EMBEDDED_LIMIT,
+        "url": url,
+    }
+
+
+def render_invoice(inv: Obj) -> Obj:
+    out: Obj = strip_private(inv)
+    out["lines"] = embedded_list(out["lines"]["data"], out["lines"]["url"])
+    return out
+
 
 def render_price(state: State, p: Obj) -> Obj:
     out: Obj = strip_private(p)
@@ -480,13 +499,12 @@ def render_item(state: State, item: Obj) -> Obj:
 
 def render_subscription(state: State, sub: Obj) -> Obj:
     out: Obj = strip_private(sub)
-    items = [render_item(state, state.objects[i]) for i in sub["_item_ids"]]
-    out["items"] = {
-        "object": "list",
-        "data": items,
-        "has_more": False,
-        "url": f"/v1/subscription_items?subscription={sub['id']}",
-    }
+    ids = sub["_item_ids"][:EMBEDDED_LIMIT]
+    out["items"] = embedded_list(
+        [render_item(state, state.objects[i]) for i in ids],
+        f"/v1/subscription_items?subscription={sub['id']}",
+    )
+    out["items"]["has_more"] = len(sub["_item_ids"]) > EMBEDDED_LIMIT
     return out
 
 
@@ -499,6 +517,8 @@ def render(state: State, obj: Obj) -> Obj:
         return render_subscription(state, obj)
     if kind == "subscription_item":
         return render_item(state, obj)
+    if kind == "invoice":
+        return render_invoice(obj)
     out: Obj = strip_private(obj)
     return out
 

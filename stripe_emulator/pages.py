@@ -52,6 +52,8 @@ async def checkout_page(request: Request) -> Response:
         cs = _lookup(emu.state, ident, "checkout.session")
         if cs is None:
             return _page("Checkout session not found", "<p>No such checkout session.</p>", 404)
+        emu.state.request = RequestInfo()
+        checkout.expire_if_due(emu.state, cs)
         if cs["status"] != "open":
             return _page("Checkout closed", f"<p>This session is {escape(cs['status'])}.</p>", 410)
         rows = []

@@ -230,7 +230,27 @@ def transition(state: State, sched: Obj, at: int) -> None:
     release(state, sched, at)
 
 
-def release(state: State, sched: Obj, now: int) -> None:
+def sync_cancel_date(state: State, sched: Obj) -> None:
+    """``end_behavior=cancel`` shows on the subscription as ``cancel_at`` = the last phase's end.
+
+    The date is marked as the schedule's own (``_cancel_by_schedule``) so that switching back
+    to ``release`` (or releasing without ``preserve_cancel_date``) takes only that one away.
+    """
+    sub = state.objects.get(str(sched["subscription"]))
+    if sub is None or sub["status"] in ("canceled", "incomplete_expired"):
+        return
+    before = objects.snapshot(state, sub)
+    if sched["end_behavior"] == "cancel" and sched["phases"]:
+        sub["cancel_at"] = int(sched["phases"][-1]["end_date"])
+        sub["cancel_at_period_end"] = False
+        sub["_cancel_by_schedule"] = True
+    elif sub.get("_cancel_by_schedule"):
+        sub["cancel_at"] = None
+        sub["_cancel_by_schedule"] = False
+    emit_update(state, "customer.subscription.updated", sub, before)
+
+
+def release(state: State, sched: Obj, now: int, *, preserve_cancel_date: bool = False) -> None:
     if sched["status"] not in ("active", "not_started"):
         raise StripeError(
             400,
@@ -246,6 +266,9 @@ def release(state: State, sched: Obj, now: int) -> None:
     if sub is not None:
         before = objects.snapshot(state, sub)
         sub["schedule"] = None
+        if sub.get("_cancel_by_schedule") and not preserve_cancel_date:
+            sub["cancel_at"] = None
+        sub["_cancel_by_schedule"] = False
         emit_update(state, "customer.subscription.updated", sub, before)
     emit(state, "subscription_schedule.released", sched)
 

@@ -58,6 +58,8 @@ class State:
 
     lock: threading.RLock = field(default_factory=threading.RLock)
     objects: dict[str, Obj] = field(default_factory=dict)
+    # invoice previews by their upcoming_in_ id (not objects: never listed or retrieved)
+    previews: dict[str, Obj] = field(default_factory=dict)
     idempotency: dict[tuple[str, str], IdempotentEntry] = field(default_factory=dict)
     # payment method id -> behaviour: "ok" | "decline" | "customer_fail"
     payment_methods: dict[str, str] = field(default_factory=dict)

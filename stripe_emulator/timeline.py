@@ -7,6 +7,7 @@ from collections.abc import Callable
 from stripe_emulator import billing, schedules
 from stripe_emulator.events import emit
 from stripe_emulator.protocol import Obj
+from stripe_emulator.routes import checkout
 from stripe_emulator.store import State
 
 RENEWING = ("active", "past_due", "trialing")
@@ -26,9 +27,13 @@ def _next_step(
             best = (at, order, action)
 
     for obj in list(state.objects.values()):
+        kind = obj.get("object")
+        if kind == "checkout.session" and obj["status"] == "open":
+            if state.clock_of(obj["customer"]) == clock_id:
+                consider(int(obj["expires_at"]), 3, _bind_expire(state, obj))
+            continue
         if obj.get("test_clock") != clock_id or obj.get("_deleted"):
             continue
-        kind = obj.get("object")
         if kind == "subscription_schedule":
             consider(schedules.next_transition(obj), 0, _bind_schedule(state, obj))
         elif kind == "subscription" and obj["status"] in RENEWING and obj["_item_ids"]:
@@ -52,6 +57,10 @@ def _bind_renew(state: State, sub: Obj) -> Callable[[int], None]:
 
 def _bind_cancel(state: State, sub: Obj) -> Callable[[int], None]:
     return lambda at: billing.cancel(state, sub, at)
+
+
+def _bind_expire(state: State, session: Obj) -> Callable[[int], None]:
+    return lambda at: checkout.expire_session(state, session)
 
 
 def _bind_retry(state: State, inv: Obj) -> Callable[[int], None]:

@@ -32,6 +32,7 @@ class Target:
     url: str
     secret: str
     endpoint: str | None  # we_ id, None for the start-up endpoint
+    api_version: str | None = None  # the endpoint's own version: its events say that one
 
 
 @dataclass
@@ -118,13 +119,16 @@ class Deliverer:
         now = time.monotonic()
         with self._cond:
             for target in targets:
+                body = payload
+                if target.api_version and target.api_version != event.get("api_version"):
+                    body = json.dumps({**event, "api_version": target.api_version}, indent=2)
                 copies = 1
                 if self.duplicate_rate > 0 and self.random.random() < self.duplicate_rate:
                     copies = 2
                 for _ in range(copies):
                     jitter = self.random.uniform(0, 0.03) if self.shuffle else 0.0
                     delivery = Delivery(
-                        new_id("whdel_"), event["id"], event["type"], target, payload, now + jitter
+                        new_id("whdel_"), event["id"], event["type"], target, body, now + jitter
                     )
                     self._queue.append(delivery)
                     self._all.append(delivery)

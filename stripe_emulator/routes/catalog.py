@@ -100,7 +100,10 @@ def _claim_lookup_key(state: State, key: str, transfer: bool) -> None:
                     f"A price ({other['id']}) already uses that lookup key.",
                     param="lookup_key",
                 )
+            # transfer_lookup_key: the key moves, the old price keeps no lookup key
+            before = objects.snapshot(state, other)
             other["lookup_key"] = None
+            emit_update(state, "price.updated", other, before)
 
 
 def create_price(ctx: Ctx) -> Obj:

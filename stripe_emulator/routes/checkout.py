@@ -19,9 +19,32 @@ from stripe_emulator.protocol import (
     req_str,
 )
 from stripe_emulator.routes.core import EXPANDERS, Ctx, Router
-from stripe_emulator.store import State, new_id
+from stripe_emulator.store import RequestInfo, State, new_id
 
-DAY = 86400
+DAY = 86400  # a session expires 24 hours after creation unless expires_at says otherwise
+MIN_LIFETIME = 30 * 60
+
+
+def expire_session(state: State, cs: Obj) -> None:
+    cs["status"] = "expired"
+    cs["url"] = None
+    emit(state, "checkout.session.expired", cs)
+
+
+def expire_if_due(state: State, cs: Obj) -> Obj:
+    """An open session past its ``expires_at`` (customer's clock, else real time) expires."""
+    if cs["status"] == "open" and state.customer_now(cs["customer"]) >= int(cs["expires_at"]):
+        request = state.request
+        state.request = RequestInfo()  # Stripe expires it on its own: no request caused it
+        try:
+            expire_session(state, cs)
+        finally:
+            state.request = request
+    return cs
+
+
+def _get(ctx: Ctx) -> Obj:
+    return expire_if_due(ctx.state, ctx.state.get(ctx.arg, "checkout.session"))
 
 
 def _session(now: int, fields: Obj) -> Obj:
@@ -156,6 +179,13 @@ def create(ctx: Ctx) -> Obj:
     billing.check_items(specs, "line_items")
     success = req_str(p, "success_url")
     now = ctx.now(customer_id)
+    expires_at = get_int(p, "expires_at")
+    if expires_at is not None and not now + MIN_LIFETIME <= expires_at <= now + DAY:
+        raise invalid(
+            "expires_at",
+            "The `expires_at` timestamp must be between 30 minutes and 24 hours after the "
+            "Checkout Session is created.",
+        )
     total = sum(amount_for(s.price, s.quantity) for s in specs)
     sub_data = get_dict(p, "subscription_data")
     cs = _session(
@@ -171,6 +201,7 @@ def create(ctx: Ctx) -> Obj:
             "amount_subtotal": total,
             "amount_total": total,
             "customer_creation": None if customer_id else "always",
+            "expires_at": now + DAY if expires_at is None else expires_at,
             "_line_items": lines,
             "_subscription_metadata": merge_metadata({}, sub_data.get("metadata")),
         },
@@ -182,6 +213,7 @@ def create(ctx: Ctx) -> Obj:
 
 def complete(state: State, cs: Obj, token: str, email: str | None = None) -> Obj:
     """Pay an open session with a test card: customer, subscription, first invoice, events."""
+    expire_if_due(state, cs)
     if cs["status"] != "open":
         raise StripeError(
             400, f"This Checkout Session is no longer active (status: {cs['status']})."
@@ -234,26 +266,25 @@ def success_redirect(cs: Obj) -> str:
 
 
 def complete_helper(ctx: Ctx) -> Obj:
-    cs = ctx.state.get(ctx.arg, "checkout.session")
+    cs = _get(ctx)
     token = get_str(ctx.params, "payment_method") or "pm_card_visa"
     return objects.render(ctx.state, complete(ctx.state, cs, token, get_str(ctx.params, "email")))
 
 
 def expire(ctx: Ctx) -> Obj:
-    cs = ctx.state.get(ctx.arg, "checkout.session")
+    cs = _get(ctx)
     if cs["status"] != "open":
         raise StripeError(
             400,
-            f'Only Checkout Sessions with a status in ["open"] can be expired. This Checkout Session has a status of "{cs["status"]}".',
+            'Only Checkout Sessions with a status in ["open"] can be expired. This Checkout '
+            f"Session has a status of `{cs['status']}`.",
         )
-    cs["status"] = "expired"
-    cs["url"] = None
-    emit(ctx.state, "checkout.session.expired", cs)
+    expire_session(ctx.state, cs)
     return objects.render(ctx.state, cs)
 
 
 def list_(ctx: Ctx) -> Obj:
-    found = ctx.state.all("checkout.session")
+    found = [expire_if_due(ctx.state, x) for x in ctx.state.all("checkout.session")]
     for key in ("customer", "subscription", "status"):
         value = get_str(ctx.params, key)
         if value:
@@ -269,7 +300,7 @@ def register(r: Router) -> None:
     r.add(
         "GET",
         "/v1/checkout/sessions/{id}",
-        lambda c: objects.render(c.state, c.state.get(c.arg, "checkout.session")),
+        lambda c: objects.render(c.state, _get(c)),
     )
     r.add("POST", "/v1/checkout/sessions/{id}/expire", expire)
     r.add(

@@ -21,6 +21,9 @@ from stripe_emulator.protocol import (
     req_str,
 )
 from stripe_emulator.routes.core import Ctx, Router
+from stripe_emulator.store import State
+
+PREVIEWS_KEPT = 200  # recent previews whose lines GET /v1/invoices/{upcoming_in_...}/lines pages
 
 
 def _sub_of(inv: Obj) -> str | None:
@@ -47,8 +50,32 @@ def list_(ctx: Ctx) -> Obj:
 
 
 def lines(ctx: Ctx) -> Obj:
-    inv = ctx.state.get(ctx.arg, "invoice")
+    """Every line of an invoice, or of a preview (``upcoming_in_...`` ids), page by page."""
+    inv = ctx.state.previews.get(ctx.arg) or ctx.state.get(ctx.arg, "invoice")
     return paginate(list(inv["lines"]["data"]), ctx.params, f"/v1/invoices/{inv['id']}/lines")
+
+
+def _keep_preview(ctx: Ctx, inv: Obj) -> None:
+    """Previews are not invoices (not listed, not retrievable) but their lines can be paged."""
+    previews = ctx.state.previews
+    previews[inv["id"]] = inv
+    while len(previews) > PREVIEWS_KEPT:
+        previews.pop(next(iter(previews)))
+
+
+def _no_next_invoice(state: State, sub: Obj, details: Obj) -> bool:
+    """A subscription set to cancel by its period end (as the preview sees it) never renews."""
+    cape = get_bool(details, "cancel_at_period_end")
+    cancel_at = sub["cancel_at"]
+    if cape is None:
+        cape = bool(sub["cancel_at_period_end"])
+    elif not cape and sub["cancel_at_period_end"]:
+        cancel_at = None  # previewing as if the period-end cancellation were undone
+    if "cancel_at" in details:
+        raw = details["cancel_at"]
+        cancel_at = None if raw in ("", None) else get_int(details, "cancel_at")
+    end = billing.current_period(state, sub)[1]
+    return cape or (cancel_at is not None and int(cancel_at) <= end)
 
 
 def pay(ctx: Ctx) -> Obj:
@@ -124,6 +151,15 @@ def preview(ctx: Ctx) -> Obj:
             billing.proration_item(sub, line, now)
             for line in billing.prorations(state, old, after, start, end, at)
         )
+    immediate = new_interval or (behavior == "always_invoice" and bool(entries))
+    if not immediate and (
+        sub["status"] in ("canceled", "incomplete_expired") or _no_next_invoice(state, sub, details)
+    ):
+        raise StripeError(
+            400,
+            f"No upcoming invoices for customer: {cust['id']}",
+            code="invoice_upcoming_none",
+        )
     if new_interval:
         interval, count = billing.interval_of(new[0].price)
         inv = billing.build_invoice(
@@ -158,8 +194,8 @@ def preview(ctx: Ctx) -> Obj:
             temporary=True,
         )
         inv["period_start"], inv["period_end"] = start, end
-    inv["lines"]["url"] = "/v1/invoices/create_preview/lines"
-    return objects.strip_private(inv)  # type: ignore[no-any-return]
+    _keep_preview(ctx, inv)
+    return objects.render_invoice(inv)
 
 
 # ---- invoice items ------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from stripe_emulator import objects, schedules
 from stripe_emulator.events import emit, emit_update
-from stripe_emulator.protocol import Obj, StripeError, get_str, paginate
+from stripe_emulator.protocol import Obj, StripeError, get_bool, get_str, paginate
 from stripe_emulator.routes.core import Ctx, Router
 
 
@@ -49,13 +49,19 @@ def update(ctx: Ctx) -> Obj:
             f"You cannot update a subscription schedule that is currently in the `{sched['status']}` status.",
         )
     schedules.set_phases(ctx.state, sched, ctx.params, ctx.now(sched["customer"]))
+    schedules.sync_cancel_date(ctx.state, sched)
     emit(ctx.state, "subscription_schedule.updated", sched)
     return objects.render(ctx.state, sched)
 
 
 def release(ctx: Ctx) -> Obj:
     sched = ctx.state.get(ctx.arg, "subscription_schedule")
-    schedules.release(ctx.state, sched, ctx.now(sched["customer"]))
+    schedules.release(
+        ctx.state,
+        sched,
+        ctx.now(sched["customer"]),
+        preserve_cancel_date=bool(get_bool(ctx.params, "preserve_cancel_date")),
+    )
     return objects.render(ctx.state, sched)
 
 

@@ -49,8 +49,24 @@ def create(ctx: Ctx) -> Obj:
     return objects.render(state, sub)
 
 
+def _managed_by_schedule(state: State, sub: Obj, p: Obj) -> None:
+    """A schedule owns its subscription's cancellation: Stripe refuses changing it directly."""
+    sched_id = sub.get("schedule")
+    if not sched_id or not ("cancel_at_period_end" in p or "cancel_at" in p):
+        return
+    sched = state.objects.get(str(sched_id))
+    if sched is not None and sched["status"] in ("active", "not_started"):
+        raise StripeError(
+            400,
+            f"The subscription is managed by the subscription schedule `{sched_id}`, and "
+            "updating any cancelation behavior directly is not allowed. Please update the "
+            "schedule instead.",
+        )
+
+
 def update_subscription(state: State, sub: Obj, p: Obj, now: int) -> Obj:
     """Everything ``POST /v1/subscriptions/{id}`` can change, with one updated event."""
+    _managed_by_schedule(state, sub, p)
     before = objects.snapshot(state, sub)
     if "metadata" in p:
         sub["metadata"] = merge_metadata(sub["metadata"], p["metadata"])

@@ -41,10 +41,15 @@ async def test_renewals_for_every_period_crossed(client: stripe.StripeClient) ->
     assert all(i.amount_paid == 2400 and i.status == "paid" for i in invoices.data)
     sub = await client.v1.subscriptions.retrieve_async(sub.id)
     item = sub_item(sub, seat.id)
+    # The July 1 renewal bills the new period on its line; the invoice's own period is June
+    # (the one that just ended: when invoice items could join it).
+    line = invoices.data[0].lines.data[0]
     assert (item.current_period_start, item.current_period_end) == (
-        invoices.data[0].period_start,
-        invoices.data[0].period_end,
+        line.period.start,
+        line.period.end,
     )
+    assert invoices.data[0].period_end == item.current_period_start
+    assert invoices.data[0].period_start == invoices.data[1].lines.data[0].period.start
     types = [e.type for e in await events_for(client, sub.id)]
     assert types.count("customer.subscription.updated") >= 3
 
