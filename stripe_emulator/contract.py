@@ -282,6 +282,8 @@ def _check_dict(cls: object, value: Obj, prefix: str, out: list[tuple[int, Strip
 
 
 def _check_value(tp: Any, value: Any, name: str, out: list[tuple[int, StripeError]]) -> None:
+    if value is None:  # a JSON null: unset, as the SDK leaves out None values
+        return
     origin = get_origin(tp)
     branches = list(get_args(tp)) if origin is Union else [tp]
     if isinstance(value, dict):
