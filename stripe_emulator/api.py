@@ -10,6 +10,7 @@ import logging
 from starlette.requests import Request
 from starlette.responses import Response
 
+from stripe_emulator import contract
 from stripe_emulator.app_state import Emulator
 from stripe_emulator.protocol import Obj, StripeError, get_list, parse_body, parse_query
 from stripe_emulator.routes.core import Ctx, expand_all
@@ -108,12 +109,13 @@ async def handle(request: Request) -> Response:
                     emu.state.idempotency.pop(slot, None)
                 slot = None
             return _json(fault.status, fault.body(request_id), headers)
-        handler, args = emu.router.match(method, path)
+        route, args = emu.router.match(method, path)
+        contract.check(method, route.pattern, params)
         with emu.state.lock:
             emu.state.request = RequestInfo(request_id, idem_key)
             try:
                 ctx = Ctx(emu.state, method, path, params, args, str(request.base_url))
-                body = expand_all(emu.state, handler(ctx), get_list(params, "expand"))
+                body = expand_all(emu.state, route.handler(ctx), get_list(params, "expand"))
             finally:
                 emu.state.request = RequestInfo()
         status = 200

@@ -305,7 +305,6 @@ def invoice(
             "paid_at": None,
             "voided_at": None,
         },
-        "subscription": None,
         "subtotal": 0,
         "subtotal_excluding_tax": 0,
         "test_clock": cust.get("test_clock"),

@@ -5,7 +5,15 @@ from __future__ import annotations
 from stripe_emulator import billing, objects
 from stripe_emulator.events import emit, emit_update
 from stripe_emulator.periods import add_intervals
-from stripe_emulator.protocol import Obj, StripeError, get_int, invalid, merge_metadata, missing
+from stripe_emulator.protocol import (
+    Obj,
+    StripeError,
+    get_dict,
+    get_int,
+    invalid,
+    merge_metadata,
+    missing,
+)
 from stripe_emulator.store import State, new_id
 
 
@@ -91,7 +99,7 @@ def _phase(
 
 
 def set_phases(state: State, sched: Obj, params: Obj, now: int) -> None:
-    """``phases[i][items][j][price|quantity]``, ``start_date``/``end_date``/``iterations``."""
+    """``phases[i][items][j][price|quantity]``, ``start_date``/``end_date``/``duration``."""
     if "end_behavior" in params:
         if params["end_behavior"] not in ("release", "cancel"):
             raise invalid("end_behavior", "Invalid end_behavior: must be one of release, cancel")
@@ -124,15 +132,26 @@ def set_phases(state: State, sched: Obj, params: Obj, now: int) -> None:
             start = int(sched["phases"][0]["start_date"])
         else:
             start = now
-        iterations = get_int(entry, "iterations", label=f"{where}[iterations]")
+        duration = get_dict(entry, "duration")
         end_raw = entry.get("end_date")
+        if duration and end_raw not in (None, ""):
+            raise StripeError(
+                400,
+                "You may only specify one of these parameters: duration, end_date.",
+                code="parameters_exclusive",
+                param=f"{where}[duration]",
+            )
         if end_raw == "now":
             end = now
         elif end_raw not in (None, ""):
             end = int(str(end_raw))
-        elif iterations:
-            interval, count = billing.interval_of(specs[0].price)
-            end = add_intervals(start, interval, count, iterations)
+        elif duration:
+            # duration[interval|interval_count] replaced `iterations` in 2025 (API changelog).
+            unit = duration.get("interval")
+            if unit not in ("day", "week", "month", "year"):
+                raise missing(f"{where}[duration][interval]")
+            count = get_int(duration, "interval_count", label=f"{where}[duration][interval_count]")
+            end = add_intervals(start, str(unit), 1, count or 1)
         elif i == len(raw) - 1:
             interval, count = billing.interval_of(specs[0].price)
             end = add_intervals(start, interval, count, 1)

@@ -57,7 +57,10 @@ async def test_a_scheduled_seat_decrease_shows_as_pending_until_it_takes_effect(
         params={
             "phases": [
                 {"items": [{"price": seat_price, "quantity": 5}], "end_date": period_end},
-                {"items": [{"price": seat_price, "quantity": 3}], "iterations": 1},
+                {
+                    "items": [{"price": seat_price, "quantity": 3}],
+                    "duration": {"interval": "month"},
+                },
             ],
             "end_behavior": "release",
         },
@@ -89,7 +92,10 @@ async def test_a_scheduled_seat_decrease_shows_as_pending_until_it_takes_effect(
                     "start_date": period_end,
                     "end_date": period_end + 31 * DAY,
                 },
-                {"items": [{"price": seat_price, "quantity": 2}], "iterations": 1},
+                {
+                    "items": [{"price": seat_price, "quantity": 2}],
+                    "duration": {"interval": "month"},
+                },
             ]
         },
     )

@@ -201,7 +201,7 @@ async def _play(
             params={
                 "phases": [
                     {"items": current, "end_date": period_end},
-                    {"items": later, "iterations": 1},
+                    {"items": later, "duration": {"interval": "month"}},
                 ],
                 "end_behavior": "release",
             },

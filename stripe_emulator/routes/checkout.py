@@ -106,7 +106,7 @@ def _session(now: int, fields: Obj) -> Obj:
         "subscription": None,
         "success_url": None,
         "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
-        "ui_mode": "hosted",
+        "ui_mode": "hosted_page",  # renamed from "hosted" in 2026-03-25.dahlia
         "url": None,
         "wallet_options": None,
     }

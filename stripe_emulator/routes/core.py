@@ -32,19 +32,30 @@ class Ctx:
 Handler = Callable[[Ctx], Obj]
 
 
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: str  # as registered, e.g. "/v1/subscriptions/{id}"
+    regex: re.Pattern[str]
+    handler: Handler
+
+
 class Router:
     def __init__(self) -> None:
-        self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self._routes: list[Route] = []
 
     def add(self, method: str, pattern: str, handler: Handler) -> None:
         regex = "^" + re.sub(r"\{\w+\}", r"([^/]+)", pattern) + "$"
-        self._routes.append((method.upper(), re.compile(regex), handler))
+        self._routes.append(Route(method.upper(), pattern, re.compile(regex), handler))
 
-    def match(self, method: str, path: str) -> tuple[Handler, tuple[str, ...]]:
-        for verb, regex, handler in self._routes:
-            found = regex.match(path)
-            if found and verb == method.upper():
-                return handler, tuple(found.groups())
+    def routes(self) -> list[Route]:
+        return list(self._routes)
+
+    def match(self, method: str, path: str) -> tuple[Route, tuple[str, ...]]:
+        for route in self._routes:
+            found = route.regex.match(path)
+            if found and route.method == method.upper():
+                return route, tuple(found.groups())
         raise StripeError(
             404,
             f"Unrecognized request URL ({method.upper()}: {path}). Please see https://stripe.com/docs "

@@ -1,10 +1,21 @@
-"""Every field the emulator returns exists for that resource in Stripe's fixtures3.json."""
+"""Every field the emulator returns exists in Stripe's fixtures3.json and in the SDK's classes."""
 
 from __future__ import annotations
 
-from typing import Any
+import ast
+import importlib
+import inspect
+import re
+import sys
+import typing
+from decimal import Decimal
+from functools import cache
+from typing import Any, ClassVar, Literal, Union, get_args, get_origin
 
 import stripe
+from stripe._list_object import ListObject
+from stripe._object_classes import get_object_class
+from stripe._stripe_object import StripeObject, UntypedStripeObject
 
 from tests.emulator.helpers import (
     APRIL_1,
@@ -66,13 +77,14 @@ def walk(
         walk(child, fixtures, ref[key], kind, where, errors)
 
 
-async def test_every_field_is_in_the_fixture(
-    client: stripe.StripeClient, fixtures: dict[str, Any]
-) -> None:
+async def everything(client: stripe.StripeClient) -> list[Any]:
+    """Every kind of object the emulator returns, as JSON, from one story through the SDK."""
     seen: list[Any] = []
 
     def keep(obj: Any) -> Any:
-        seen.append(obj.to_dict() if hasattr(obj, "to_dict") else obj)
+        # The JSON as sent (the SDK's to_dict() has already decoded e.g. decimals).
+        response = getattr(obj, "last_response", None)
+        seen.append(response.data if response is not None else obj.to_dict())
         return obj
 
     clock, customer = await clock_customer(client)
@@ -167,7 +179,13 @@ async def test_every_field_is_in_the_fixture(
     keep(await client.v1.customers.delete_async(customer.id))
     keep(await client.v1.test_helpers.test_clocks.delete_async(clock.id))
     keep(await client.v1.events.list_async(params={"limit": 100}))
+    return seen
 
+
+async def test_every_field_is_in_the_fixture(
+    client: stripe.StripeClient, fixtures: dict[str, Any]
+) -> None:
+    seen = await everything(client)
     errors: list[str] = []
     for obj in seen:
         walk(obj, fixtures, None, "", "", errors)
@@ -203,3 +221,153 @@ async def test_every_field_is_in_the_fixture(
         "test_helpers.test_clock",
         "billing_portal.session",
     }
+
+
+# ---- the SDK's resource classes ------------------------------------------------------------
+
+
+@cache
+def _names(module_name: str) -> dict[str, Any]:
+    """A resource module's names, plus those it imports only for type checking."""
+    module = sys.modules[module_name]
+    names = dict(vars(module))
+    for node in ast.walk(ast.parse(inspect.getsource(module))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("stripe"):
+            imported = importlib.import_module(node.module)
+            for alias in node.names:
+                names.setdefault(alias.asname or alias.name, getattr(imported, alias.name, None))
+    return names
+
+
+@cache
+def sdk_fields(cls: type) -> dict[str, Any]:
+    """JSON field -> annotation of a StripeObject class (``typing.get_type_hints``)."""
+    names: dict[str, Any] = {}
+    for base in reversed(cls.__mro__):  # the class's own module wins
+        if base.__module__.startswith("stripe"):
+            names.update(_names(base.__module__))
+    hints = typing.get_type_hints(cls, globalns=names)
+    remapped = {v: k for k, v in getattr(cls, "_field_remappings", {}).items()}
+    return {
+        remapped.get(name, name): tp
+        for name, tp in hints.items()
+        if not name.startswith("_") and get_origin(tp) is not ClassVar
+    }
+
+
+def _registered(value: Any) -> type | None:
+    if isinstance(value, dict) and isinstance(value.get("object"), str):
+        cls: type | None = get_object_class("V1", value["object"])
+        return cls
+    return None
+
+
+def _open(tp: Any) -> bool:
+    """Annotations that take any hash: Dict[...], Any, untyped or plain StripeObject."""
+    origin = get_origin(tp) or tp
+    return tp is Any or origin in (dict, UntypedStripeObject, StripeObject)
+
+
+def _same_kind(tp: Any, value: Any) -> bool:
+    """Whether ``value``'s JSON kind (null, hash, array, scalar) can fit branch ``tp`` at all."""
+    origin = get_origin(tp) or tp
+    if value is None:
+        return tp is type(None) or tp is Any
+    if isinstance(value, dict):
+        return (
+            _open(tp)
+            or origin is ListObject
+            or (isinstance(origin, type) and issubclass(origin, StripeObject))
+        )
+    if isinstance(value, list):
+        return origin is list or tp is Any
+    return origin in (str, int, float, bool, Decimal, Literal) or tp is Any
+
+
+def fit(tp: Any, value: Any, path: str, errors: list[str]) -> None:
+    """Record in ``errors`` where ``value`` (JSON) does not fit the SDK annotation ``tp``."""
+    origin = get_origin(tp)
+    if origin is Union:
+        enum = [v for b in get_args(tp) if get_origin(b) is Literal for v in get_args(b)]
+        if isinstance(value, str) and enum and str in get_args(tp):
+            # Literal[...] | str: the SDK stays open to new values; the emulator has no new ones.
+            if value not in enum:
+                errors.append(f"{path}: {value!r} is not one of {enum}")
+            return
+        branches = [b for b in get_args(tp) if _same_kind(b, value)]
+        tries: list[list[str]] = []
+        for branch in branches:
+            found: list[str] = []
+            fit(branch, value, path, found)
+            if not found:
+                return
+            tries.append(found)
+        # Report the closest branch (a hash against a class says which field is wrong).
+        errors.extend(min(tries, key=len) if tries else [f"{path}: {value!r} is not {tp}"])
+        return
+    if tp is type(None):
+        if value is not None:
+            errors.append(f"{path}: {value!r} is not None")
+        return
+    if origin is Literal:
+        if value not in get_args(tp):
+            errors.append(f"{path}: {value!r} is not one of {get_args(tp)}")
+        return
+    if tp is Decimal:  # sent as a decimal string (the SDK's "decimal_string" encoding)
+        if not (isinstance(value, str) and re.fullmatch(r"-?\d+(\.\d+)?", value)):
+            errors.append(f"{path}: {value!r} is not a decimal string")
+        return
+    if tp in (str, int, float, bool):
+        ok = isinstance(value, tp) and not (tp is int and isinstance(value, bool))
+        if tp is float:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not ok:
+            errors.append(f"{path}: {value!r} is not {tp.__name__}")
+        return
+    if origin is list:
+        if not isinstance(value, list):
+            errors.append(f"{path}: {value!r} is not a list")
+            return
+        for i, item in enumerate(value):
+            fit(get_args(tp)[0], item, f"{path}[{i}]", errors)
+        return
+    if tp is ListObject or origin is ListObject:
+        if not (isinstance(value, dict) and value.get("object") == "list"):
+            errors.append(f"{path}: {value!r} is not a list object")
+            return
+        item_type = get_args(tp)[0] if get_args(tp) else StripeObject
+        for i, item in enumerate(value.get("data", [])):
+            fit(item_type, item, f"{path}.data[{i}]", errors)
+        return
+    if _open(tp):
+        cls = _registered(value)
+        if cls is not None:  # e.g. an event's data.object: check it as its own resource
+            fit(cls, value, path, errors)
+        return
+    if isinstance(tp, type) and issubclass(tp, StripeObject):
+        if not isinstance(value, dict):
+            errors.append(f"{path}: {value!r} is not a {tp.__name__} hash")
+            return
+        fields = sdk_fields(tp)
+        for key, child in value.items():
+            where = f"{path}.{key}"
+            if key not in fields:
+                errors.append(f"{where}: not an attribute of {tp.__module__}.{tp.__qualname__}")
+            else:
+                fit(fields[key], child, where, errors)
+        return
+    if tp is Any:
+        return
+    errors.append(f"{path}: no rule for annotation {tp}")
+
+
+async def test_every_field_is_an_attribute_of_the_sdk_class_and_fits_its_type(
+    client: stripe.StripeClient,
+) -> None:
+    seen = await everything(client)
+    errors: list[str] = []
+    for obj in seen:
+        cls = _registered(obj)
+        assert cls is not None, obj
+        fit(cls, obj, str(obj["object"]), errors)
+    assert sorted(set(errors)) == []

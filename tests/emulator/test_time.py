@@ -168,7 +168,7 @@ async def test_schedule_phase_takes_effect_when_clock_crosses_it(
                 },
                 {
                     "items": [{"price": base.id, "quantity": 1}, {"price": seat.id, "quantity": 2}],
-                    "iterations": 1,
+                    "duration": {"interval": "month"},
                 },
             ],
         },
