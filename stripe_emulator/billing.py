@@ -430,7 +430,12 @@ def _pending_change(
         }
         for s in specs
     ]
-    sub["_pending"] = {"items": stored, "invoice": inv["id"], "new_interval": new_interval, "at": now}
+    sub["_pending"] = {
+        "items": stored,
+        "invoice": inv["id"],
+        "new_interval": new_interval,
+        "at": now,
+    }
     if attempt(state, inv, now):
         apply_pending(state, sub, now, emit_events=False)
         return inv

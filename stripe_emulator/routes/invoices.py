@@ -74,9 +74,7 @@ def pay(ctx: Ctx) -> Obj:
     before = objects.snapshot(state, sub) if sub else None
     now = ctx.now(cust["id"])
     off_session = get_bool(ctx.params, "off_session")
-    if not billing.attempt(
-        state, inv, now, pm_id=pm_id, on_session=off_session is False
-    ):
+    if not billing.attempt(state, inv, now, pm_id=pm_id, on_session=off_session is False):
         raise billing.failure_of(inv).error()
     if sub is not None and before is not None:
         if billing.pending_invoice_of(sub) == inv["id"]:
