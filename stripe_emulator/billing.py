@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from stripe_emulator import objects
+from stripe_emulator import objects, payment_methods
 from stripe_emulator.events import emit, emit_update
 from stripe_emulator.money import amount_for, format_amount, prorate
 from stripe_emulator.periods import DAY, add_intervals, fmt_date
@@ -25,6 +25,15 @@ from stripe_emulator.store import State, new_id
 TIMES = "\u00d7"  # Stripe writes "3 \u00d7 Seat" in line descriptions
 RETRY_DELAYS_DAYS: tuple[int, ...] = (3, 5, 7)
 PRORATION_BEHAVIORS = ("create_prorations", "none", "always_invoice")
+PAYMENT_BEHAVIORS = (
+    "allow_incomplete",
+    "default_incomplete",
+    "error_if_incomplete",
+    "pending_if_incomplete",
+)
+# A pending update expires at the period end or 23 hours after the update, whichever is first
+# (https://docs.stripe.com/billing/subscriptions/pending-updates-reference#expiration).
+PENDING_UPDATE_TTL = 23 * 3600
 
 
 @dataclass
@@ -279,10 +288,39 @@ def write_items(state: State, sub: Obj, specs: list[ItemSpec], now: int) -> None
     sub["currency"] = specs[0].price["currency"]
 
 
+def check_payment_behavior(value: str, *, create: bool = False) -> str:
+    if value not in PAYMENT_BEHAVIORS:
+        raise invalid(
+            "payment_behavior",
+            f"Invalid payment_behavior: must be one of {', '.join(PAYMENT_BEHAVIORS)}",
+        )
+    if create and value == "pending_if_incomplete":
+        raise invalid(
+            "payment_behavior",
+            "pending_if_incomplete is only used with updates and cannot be passed when "
+            "creating a subscription.",
+        )
+    return value
+
+
 def change_items(
-    state: State, sub: Obj, specs: list[ItemSpec], behavior: str, at: int | None, now: int
+    state: State,
+    sub: Obj,
+    specs: list[ItemSpec],
+    behavior: str,
+    at: int | None,
+    now: int,
+    payment_behavior: str = "allow_incomplete",
 ) -> Obj | None:
-    """Apply an item change with ``proration_behavior``; returns the invoice if one was made."""
+    """Apply an item change with ``proration_behavior``; returns the invoice if one was made.
+
+    When the change is invoiced at once (``always_invoice`` with prorations, or another
+    billing interval), ``payment_behavior`` decides what a failed payment does:
+    ``allow_incomplete`` applies the change (subscription ``past_due``), ``default_incomplete``
+    applies it and leaves the invoice open without charging, ``error_if_incomplete`` refuses
+    with the card error and changes nothing, ``pending_if_incomplete`` keeps the items as they
+    are and records the change in ``pending_update`` until the invoice is paid.
+    """
     if behavior not in PRORATION_BEHAVIORS:
         raise invalid(
             "proration_behavior",
@@ -290,53 +328,202 @@ def change_items(
         )
     old = current_specs(state, sub)
     start, end = current_period(state, sub)
-    if interval_of(specs[0].price) != interval_of(old[0].price):
-        return _change_interval(state, sub, old, specs, behavior, now)
-    when = now if at is None else at
+    new_interval = interval_of(specs[0].price) != interval_of(old[0].price)
+    when = now if at is None or new_interval else at
     if when < start or when > end:
         raise invalid("proration_date", "proration_date must be within the current billing period.")
-    lines = prorations(state, old, specs, start, end, when) if behavior != "none" else []
-    write_items(state, sub, specs, now)
-    pending = [_pending_item(state, sub, line, now) for line in lines]
-    if behavior == "always_invoice" and pending:
-        cust = state.objects[sub["customer"]]
-        inv = create_invoice(
-            state, cust, sub, "subscription_update", now, now, now, [], pending_for(state, sub)
-        )
-        settle(state, inv, sub, now)
-        return inv
-    return None
-
-
-def _change_interval(
-    state: State, sub: Obj, old: list[ItemSpec], specs: list[ItemSpec], behavior: str, now: int
-) -> Obj:
-    """Switching e.g. monthly -> yearly resets the billing cycle anchor and invoices at once."""
-    start, end = current_period(state, sub)
-    if behavior != "none":
-        for line in prorations(state, old, [], start, end, now):
+    if new_interval:
+        # Switching e.g. monthly -> yearly credits the unused time, resets the billing cycle
+        # anchor and invoices the new period at once.
+        lines = prorations(state, old, [], start, end, now) if behavior != "none" else []
+    else:
+        lines = prorations(state, old, specs, start, end, when) if behavior != "none" else []
+    if not new_interval and not (behavior == "always_invoice" and lines):
+        write_items(state, sub, specs, now)
+        for line in lines:
             _pending_item(state, sub, line, now)
-    sub["billing_cycle_anchor"] = now
+        return None
+    cycle = specs if new_interval else []
+    if payment_behavior == "error_if_incomplete":
+        payer = _payer(state, sub, None)
+        result = charge_preview(state, payer, _due_now(state, sub, lines, cycle))
+        if not result.ok:
+            raise result.error()
+    if payment_behavior == "pending_if_incomplete":
+        return _pending_change(state, sub, specs, lines, new_interval, now)
+    for line in lines:
+        _pending_item(state, sub, line, now)
+    _write_change(state, sub, specs, new_interval, now)
+    inv = _update_invoice(state, sub, cycle, new_interval, now)
+    settle(state, inv, sub, now, charge=payment_behavior != "default_incomplete")
+    return inv
+
+
+def _write_change(
+    state: State, sub: Obj, specs: list[ItemSpec], new_interval: bool, at: int
+) -> None:
+    if not new_interval:
+        write_items(state, sub, specs, at)
+        return
+    sub["billing_cycle_anchor"] = at
     sub["_cycle"] = 0
-    write_items(state, sub, specs, now)
+    write_items(state, sub, specs, at)
     new_start, new_end = period_for_cycle(sub, specs[0].price, 0)
     for item_id in sub["_item_ids"]:
         state.objects[item_id]["current_period_start"] = new_start
         state.objects[item_id]["current_period_end"] = new_end
+
+
+def _update_invoice(
+    state: State, sub: Obj, cycle: list[ItemSpec], new_interval: bool, now: int
+) -> Obj:
+    """The ``subscription_update`` invoice: pending items, plus the new period's items after
+    an interval change (its period starts now)."""
     cust = state.objects[sub["customer"]]
-    inv = create_invoice(
-        state,
-        cust,
-        sub,
-        "subscription_update",
-        now,
-        new_start,
-        new_end,
-        specs,
-        pending_for(state, sub),
+    if new_interval:
+        interval, count = interval_of(cycle[0].price)
+        start, end = now, add_intervals(now, interval, count, 1)
+    else:
+        start = end = now
+    return create_invoice(
+        state, cust, sub, "subscription_update", now, start, end, cycle, pending_for(state, sub)
     )
-    settle(state, inv, sub, now)
+
+
+def _due_now(state: State, sub: Obj, lines: list[Proration], cycle: list[ItemSpec]) -> int:
+    """What the invoice of this change would ask for (after the customer's credit)."""
+    cust = state.objects[sub["customer"]]
+    total = sum(int(ii["amount"]) for ii in pending_for(state, sub))
+    total += sum(line.amount for line in lines)
+    total += sum(amount_for(s.price, s.quantity) for s in cycle)
+    return max(total + int(cust["balance"]), 0)
+
+
+def charge_preview(state: State, pm_id: str | None, amount: int) -> payment_methods.Outcome:
+    """How charging ``amount`` to this card would go (nothing is charged)."""
+    if amount <= 0:
+        return payment_methods.PAID
+    return payment_methods.outcome(payment_methods.behaviour_of(state, pm_id))
+
+
+def _pending_change(
+    state: State,
+    sub: Obj,
+    specs: list[ItemSpec],
+    lines: list[Proration],
+    new_interval: bool,
+    now: int,
+) -> Obj:
+    """``pending_if_incomplete``: invoice and charge first; apply the items only once paid
+    (https://docs.stripe.com/billing/subscriptions/pending-updates)."""
+    for line in lines:
+        _pending_item(state, sub, line, now)
+    inv = _update_invoice(state, sub, specs if new_interval else [], new_interval, now)
+    inv["_no_retry"] = True
+    finalize(state, inv, now)
+    stored = [
+        {
+            "item_id": s.item_id,
+            "price": s.price["id"],
+            "quantity": s.quantity,
+            "metadata": dict(s.metadata),
+        }
+        for s in specs
+    ]
+    sub["_pending"] = {
+        "items": stored,
+        "invoice": inv["id"],
+        "new_interval": new_interval,
+        "at": now,
+    }
+    if attempt(state, inv, now):
+        apply_pending(state, sub, now, emit_events=False)
+        return inv
+    _, end = current_period(state, sub)
+    current = {s.item_id: s for s in current_specs(state, sub)}
+    changed = [
+        s
+        for s in specs
+        if s.item_id not in current
+        or current[s.item_id].price["id"] != s.price["id"]
+        or current[s.item_id].quantity != s.quantity
+    ]
+    sub["pending_update"] = {
+        "billing_cycle_anchor": now if new_interval else None,
+        "expires_at": min(end, now + PENDING_UPDATE_TTL),
+        "subscription_items": [_pending_item_object(state, sub, s, now) for s in changed],
+        "trial_end": None,
+        "trial_from_plan": None,
+    }
     return inv
+
+
+def _pending_item_object(state: State, sub: Obj, spec: ItemSpec, now: int) -> Obj:
+    existing = state.objects.get(spec.item_id)
+    start, end = current_period(state, sub)
+    item = objects.subscription_item(
+        int(existing["created"]) if existing else now,
+        sub_id=sub["id"],
+        price_id=spec.price["id"],
+        quantity=spec.quantity,
+        metadata=dict(spec.metadata),
+        start=start,
+        end=end,
+    )
+    item["id"] = spec.item_id
+    out: Obj = objects.strip_private(item)
+    out["price"] = objects.render_price(state, spec.price)
+    out["plan"] = objects.plan_from_price(spec.price)
+    return out
+
+
+def apply_pending(state: State, sub: Obj, now: int, *, emit_events: bool = True) -> None:
+    """The pending update's invoice is paid: its items become the subscription's."""
+    pending = sub.pop("_pending", None)
+    if pending is None:
+        return
+    before = objects.snapshot(state, sub)
+    specs = [
+        ItemSpec(
+            e["item_id"],
+            state.objects[e["price"]],
+            int(e["quantity"]),
+            dict(e["metadata"]),
+            e["item_id"] not in sub["_item_ids"],
+        )
+        for e in pending["items"]
+    ]
+    _write_change(state, sub, specs, bool(pending["new_interval"]), int(pending["at"]))
+    sub["pending_update"] = None
+    if emit_events:
+        emit_update(state, "customer.subscription.pending_update_applied", sub, before)
+        emit_update(state, "customer.subscription.updated", sub, before)
+
+
+def pending_invoice_of(sub: Obj) -> str | None:
+    pending = sub.get("_pending")
+    return str(pending["invoice"]) if pending else None
+
+
+def expire_pending(state: State, sub: Obj, at: int) -> None:
+    """``expires_at`` passed unpaid: the invoice is voided and the update discarded."""
+    pending = sub.pop("_pending", None)
+    if pending is None:
+        return
+    before = objects.snapshot(state, sub)
+    inv = state.objects.get(str(pending["invoice"]))
+    if inv is not None and inv["status"] == "open":
+        void(state, inv, at)
+    sub["pending_update"] = None
+    emit_update(state, "customer.subscription.pending_update_expired", sub, before)
+    emit_update(state, "customer.subscription.updated", sub, before)
+
+
+def void(state: State, inv: Obj, at: int) -> None:
+    inv["status"] = "void"
+    inv["next_payment_attempt"] = None
+    inv["status_transitions"]["voided_at"] = at
+    emit(state, "invoice.voided", inv)
 
 
 # ---- invoices -------------------------------------------------------------------------
@@ -501,24 +688,40 @@ def finalize(state: State, inv: Obj, now: int) -> None:
     emit(state, "invoice.finalized", inv)
 
 
-def payment_behaviour(state: State, cust: Obj) -> str:
-    pm = cust["invoice_settings"].get("default_payment_method")
-    return state.payment_methods.get(str(pm), "none") if pm else "none"
+def _payer(state: State, sub: Obj | None, cust: Obj | None) -> str | None:
+    """The card an invoice charges: the subscription's ``default_payment_method``, else the
+    customer's ``invoice_settings.default_payment_method``."""
+    if sub is not None and sub.get("default_payment_method"):
+        return str(sub["default_payment_method"])
+    if cust is None and sub is not None:
+        cust = state.objects.get(str(sub["customer"]))
+    pm = cust["invoice_settings"].get("default_payment_method") if cust else None
+    return str(pm) if pm else None
 
 
-def attempt(state: State, inv: Obj, now: int) -> bool:
-    """Charge the customer's default payment method; emit paid / payment_failed."""
+def subscription_of(state: State, inv: Obj) -> Obj | None:
+    parent = inv.get("parent") or {}
+    sub_id = (parent.get("subscription_details") or {}).get("subscription")
+    return state.objects.get(str(sub_id)) if sub_id else None
+
+
+def attempt(
+    state: State, inv: Obj, now: int, *, pm_id: str | None = None, on_session: bool = False
+) -> bool:
+    """Charge the invoice (``pm_id``, else the subscription's or customer's default card);
+    emit paid / payment_failed. The failure is kept for the caller in ``_outcome``."""
     cust = state.objects[inv["customer"]]
     if int(inv["amount_due"]) == 0:
-        ok = True
+        result = payment_methods.PAID
     else:
-        behaviour = payment_behaviour(state, cust)
-        ok = behaviour == "ok" or (
-            behaviour == "customer_fail" and inv["billing_reason"] == "subscription_create"
+        payer = pm_id or _payer(state, subscription_of(state, inv), cust)
+        result = payment_methods.outcome(
+            payment_methods.behaviour_of(state, payer), on_session=on_session
         )
         inv["attempt_count"] = int(inv["attempt_count"]) + 1
         inv["attempted"] = True
-    if ok:
+    inv["_outcome"] = result
+    if result.ok:
         inv["status"] = "paid"
         inv["amount_paid"] = inv["amount_due"]
         inv["amount_remaining"] = 0
@@ -531,21 +734,50 @@ def attempt(state: State, inv: Obj, now: int) -> bool:
         emit(state, "invoice.payment_succeeded", inv)
         return True
     count = int(inv["attempt_count"])
-    automatic = inv["billing_reason"] != "subscription_create"
+    # No automatic retries for a first invoice, a pending update's invoice, or a payment that
+    # needs the customer to authenticate (https://support.stripe.com/topics/3ds).
+    automatic = (
+        inv["billing_reason"] != "subscription_create"
+        and not inv.get("_no_retry")
+        and result.code != "authentication_required"
+    )
     if automatic and count <= len(RETRY_DELAYS_DAYS):
         inv["next_payment_attempt"] = now + RETRY_DELAYS_DAYS[count - 1] * DAY
     else:
         inv["next_payment_attempt"] = None
     cust["delinquent"] = True
     emit(state, "invoice.payment_failed", inv)
+    if result.code == "authentication_required":
+        emit(state, "invoice.payment_action_required", inv)
     return False
 
 
-def settle(state: State, inv: Obj, sub: Obj | None, now: int) -> bool:
-    """Finalize and attempt payment, then move the subscription's status accordingly."""
+def failure_of(inv: Obj) -> payment_methods.Outcome:
+    """The card error of the invoice's last failed attempt."""
+    found = inv.get("_outcome")
+    return found if isinstance(found, payment_methods.Outcome) else payment_methods.DECLINED
+
+
+def settle(
+    state: State,
+    inv: Obj,
+    sub: Obj | None,
+    now: int,
+    *,
+    charge: bool = True,
+    on_session: bool = False,
+) -> bool:
+    """Finalize and attempt payment, then move the subscription's status accordingly.
+
+    ``charge=False`` (``default_incomplete``): the invoice is left open for the customer to
+    confirm; nothing is charged.
+    """
     finalize(state, inv, now)
     before = objects.snapshot(state, sub) if sub is not None else None
-    ok = attempt(state, inv, now)
+    if charge or int(inv["amount_due"]) == 0:
+        ok = attempt(state, inv, now, on_session=on_session)
+    else:
+        ok = False
     if sub is not None and before is not None:
         if ok and sub["status"] in ("incomplete", "past_due") and not _open_invoices(state, sub):
             sub["status"] = "active"
@@ -650,10 +882,29 @@ def renew(state: State, sub: Obj, at: int) -> None:
 
 
 def start_subscription(
-    state: State, cust: Obj, specs: list[ItemSpec], metadata: Obj, now: int
+    state: State,
+    cust: Obj,
+    specs: list[ItemSpec],
+    metadata: Obj,
+    now: int,
+    *,
+    payment_behavior: str = "allow_incomplete",
+    default_payment_method: str | None = None,
+    on_session: bool = False,
 ) -> tuple[Obj, Obj]:
-    """Create a subscription with its first invoice, paid (active) or not (incomplete)."""
+    """Create a subscription with its first invoice, paid (active) or not (incomplete).
+
+    ``error_if_incomplete``: a first payment that would fail is refused (402) and nothing is
+    created; ``default_incomplete``: the first invoice is left open, unpaid, for the customer
+    to confirm (the subscription starts ``active`` if nothing is due).
+    """
     check_items(specs)
+    if payment_behavior == "error_if_incomplete":
+        due = max(sum(amount_for(s.price, s.quantity) for s in specs) + int(cust["balance"]), 0)
+        payer = default_payment_method or cust["invoice_settings"].get("default_payment_method")
+        result = charge_preview(state, payer, due)
+        if not result.ok:
+            raise result.error()
     sub = objects.subscription(
         now,
         customer_id=cust["id"],
@@ -662,13 +913,21 @@ def start_subscription(
         clock=cust.get("test_clock"),
     )
     sub["_cycle"] = 0
+    sub["default_payment_method"] = default_payment_method
     state.add(sub)
     start, end = period_for_cycle(sub, specs[0].price, 0)
     for spec in specs:
         sub["_item_ids"].append(_add_item(state, sub, spec, now, start, end)["id"])
     emit(state, "customer.subscription.created", sub)
     inv = create_invoice(state, cust, sub, "subscription_create", now, start, end, specs, [])
-    settle(state, inv, sub, now)
+    settle(
+        state,
+        inv,
+        sub,
+        now,
+        charge=payment_behavior != "default_incomplete",
+        on_session=on_session,
+    )
     return sub, inv
 
 

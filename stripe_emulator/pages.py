@@ -15,10 +15,17 @@ from stripe_emulator.routes import checkout
 from stripe_emulator.routes.subscriptions import update_subscription
 from stripe_emulator.store import RequestInfo, State, new_id
 
+# Stripe's test cards (https://docs.stripe.com/testing). The card becomes the subscription's
+# default payment method, so later invoices charge it too.
 CARDS = (
-    ("pm_card_visa", "Visa 4242 (payment succeeds)"),
-    ("pm_card_chargeDeclined", "Declined card (first payment fails)"),
-    ("pm_card_chargeCustomerFail", "Card that pays now but fails renewals"),
+    ("pm_card_visa", "Visa 4242 (every payment succeeds)"),
+    ("pm_card_chargeDeclined", "Declined card 0002 (every payment is declined)"),
+    ("pm_card_chargeCustomerFail", "Visa 0341 (saved, but every charge is declined)"),
+    (
+        "pm_card_threeDSecure2Required",
+        "3D Secure card 3220 (you authenticate here; later off-session charges fail with "
+        "authentication_required)",
+    ),
 )
 
 

@@ -1,4 +1,5 @@
-"""Advancing a test clock: renewals, payment retries and schedule phases, in time order."""
+"""Advancing a test clock: renewals, payment retries, schedule phases and pending update
+expiry, in time order."""
 
 from __future__ import annotations
 
@@ -34,6 +35,10 @@ def _next_step(
             continue
         if obj.get("test_clock") != clock_id or obj.get("_deleted"):
             continue
+        pending = obj.get("pending_update") if kind == "subscription" else None
+        if pending:
+            # An unpaid pending update is discarded at expires_at (before a renewal then).
+            consider(int(pending["expires_at"]), -1, _bind_expire_pending(state, obj))
         if kind == "subscription_schedule":
             consider(schedules.next_transition(obj), 0, _bind_schedule(state, obj))
         elif kind == "subscription" and obj["status"] in RENEWING and obj["_item_ids"]:
@@ -61,6 +66,10 @@ def _bind_cancel(state: State, sub: Obj) -> Callable[[int], None]:
 
 def _bind_expire(state: State, session: Obj) -> Callable[[int], None]:
     return lambda at: checkout.expire_session(state, session)
+
+
+def _bind_expire_pending(state: State, sub: Obj) -> Callable[[int], None]:
+    return lambda at: billing.expire_pending(state, sub, at)
 
 
 def _bind_retry(state: State, inv: Obj) -> Callable[[int], None]:

@@ -17,6 +17,7 @@ from tests.test_webhooks_helpers import (
     checkout,
     plan_items,
     settle,
+    switch_card,
 )
 
 QUERY = """
@@ -45,10 +46,11 @@ async def test_failed_renewals_restrict_the_workspace_until_the_invoice_is_paid(
         client,
         ws,
         plan_items(prices, "team", "month", 2),
-        payment_method="pm_card_chargeCustomerFail",
         clock_at=JUNE_1,
     )
     assert clock is not None
+    # The first payment succeeds; then the customer's card starts failing.
+    await switch_card(client, session, "pm_card_chargeCustomerFail")
     first = await state(api, stack, owner, ws)
     assert first["billingState"] == "ACTIVE"
     assert first["subscription"]["latestInvoice"]["status"] == "paid"

@@ -22,6 +22,7 @@ from seatbill.catalog import Catalog, default_catalog_path, load_catalog
 from seatbill.services.catalog_sync import sync_catalog
 from seatbill.services.stripe_gateway import StripeGateway
 from tests.emulator.helpers import complete as complete_checkout
+from tests.emulator.helpers import save_card
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures/stripe/fixtures3.json"
 JUNE_1 = int(datetime(2026, 6, 1, tzinfo=UTC).timestamp())  # June has 30 days
@@ -150,6 +151,17 @@ async def checkout(
         params["subscription_data"] = {"metadata": {"workspace_id": workspace_id}}
     session = await client.v1.checkout.sessions.create_async(params=params)
     return await complete_checkout(client, session.id, payment_method), clock_id
+
+
+async def switch_card(
+    client: stripe.StripeClient, session: stripe.checkout.Session, token: str
+) -> None:
+    """After checkout the customer's card changes, as Stripe lets an integration do it: attach
+    the new card and make it the customer's and the subscription's default payment method."""
+    pm = await save_card(client, str(session.customer), token)
+    await client.v1.subscriptions.update_async(
+        str(session.subscription), params={"default_payment_method": pm.id}
+    )
 
 
 async def advance(client: stripe.StripeClient, clock_id: str, to: int) -> None:

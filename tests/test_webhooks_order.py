@@ -38,6 +38,7 @@ from tests.test_webhooks_helpers import (
     checkout,
     plan_items,
     sign,
+    switch_card,
 )
 
 SUBSCRIPTION_EXPAND = ["items.data.price", "schedule"]
@@ -129,14 +130,18 @@ async def run_lifecycle(lab: Lab, workspace_id: str, life: dict[str, Any]) -> tu
     client = lab.client
     prices = await catalog_prices(lab.gateway)
     plan_key, interval = life["plan"]
+    # A card that fails later is one a customer switched to after paying with a good one.
+    later_failing = life["card"] == "pm_card_chargeCustomerFail"
     session, clock = await checkout(
         client,
         workspace_id,
         plan_items(prices, plan_key, interval, life["seats"]),
-        payment_method=life["card"],
+        payment_method="pm_card_visa" if later_failing else life["card"],
         clock_at=JUNE_1,
     )
     assert clock is not None
+    if later_failing:
+        await switch_card(client, session, life["card"])
     sub_id, customer_id = str(session.subscription), str(session.customer)
     for step in life["steps"]:
         sub = await client.v1.subscriptions.retrieve_async(

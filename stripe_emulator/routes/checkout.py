@@ -234,14 +234,22 @@ def complete(state: State, cs: Obj, token: str, email: str | None = None) -> Obj
         state.add(cust)
         cs["customer"] = cust["id"]
         emit(state, "customer.created", cust)
-    payment_methods.attach(state, cust, token)
+    # The card entered on the page is saved to the customer and becomes the subscription's
+    # default_payment_method (not the customer's invoice_settings default), as Checkout does.
+    pm = payment_methods.attach_token(state, cust, token, check=False)
     now = state.customer_now(cust["id"])
     specs = [
         billing.ItemSpec(new_id("si_", 14), state.objects[e["price"]], e["quantity"], {}, True)
         for e in cs["_line_items"]
     ]
     sub, inv = billing.start_subscription(
-        state, cust, specs, dict(cs["_subscription_metadata"]), now
+        state,
+        cust,
+        specs,
+        dict(cs["_subscription_metadata"]),
+        now,
+        default_payment_method=pm["id"],
+        on_session=True,
     )
     cs["subscription"] = sub["id"]
     cs["invoice"] = inv["id"]

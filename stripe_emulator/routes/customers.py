@@ -5,6 +5,7 @@ from __future__ import annotations
 from stripe_emulator import billing, objects, payment_methods
 from stripe_emulator.events import emit, emit_update
 from stripe_emulator.protocol import Obj, get_dict, get_str, merge_metadata, paginate
+from stripe_emulator.routes import payment_methods as payment_method_routes
 from stripe_emulator.routes.core import Ctx, Router
 
 
@@ -24,13 +25,29 @@ def create(ctx: Ctx) -> Obj:
     cust["description"] = get_str(p, "description")
     cust["phone"] = get_str(p, "phone")
     ctx.state.add(cust)
-    token = get_str(p, "payment_method") or get_str(
-        get_dict(p, "invoice_settings"), "default_payment_method"
-    )
-    if token:
-        payment_methods.attach(ctx.state, cust, token)
+    _payment_settings(ctx, cust)
     emit(ctx.state, "customer.created", cust)
     return objects.render(ctx.state, cust)
+
+
+def _payment_settings(ctx: Ctx, cust: Obj) -> None:
+    """``payment_method`` attaches one; ``invoice_settings[default_payment_method]`` must name
+    a payment method attached to this customer (the one just attached may be named by the
+    same test token), ``""`` clears it."""
+    p = ctx.params
+    attached: dict[str, str] = {}
+    token = get_str(p, "payment_method")
+    if token:
+        attached[token] = payment_methods.attach_token(ctx.state, cust, token)["id"]
+    settings = get_dict(p, "invoice_settings")
+    if "default_payment_method" in settings:
+        wanted = get_str(settings, "default_payment_method")
+        param = "invoice_settings[default_payment_method]"
+        cust["invoice_settings"]["default_payment_method"] = (
+            (attached.get(wanted) or payment_methods.owned(ctx.state, cust, wanted, param))
+            if wanted
+            else None
+        )
 
 
 def retrieve(ctx: Ctx) -> Obj:
@@ -49,11 +66,7 @@ def update(ctx: Ctx) -> Obj:
             cust[field] = objects.value_or_none(p[field])
     if "metadata" in p:
         cust["metadata"] = merge_metadata(cust["metadata"], p["metadata"])
-    token = get_str(p, "payment_method") or get_str(
-        get_dict(p, "invoice_settings"), "default_payment_method"
-    )
-    if token:
-        payment_methods.attach(ctx.state, cust, token, "invoice_settings[default_payment_method]")
+    _payment_settings(ctx, cust)
     emit_update(ctx.state, "customer.updated", cust, before)
     return objects.render(ctx.state, cust)
 
@@ -84,6 +97,7 @@ def list_(ctx: Ctx) -> Obj:
 
 
 def register(r: Router) -> None:
+    payment_method_routes.register(r)
     r.add("POST", "/v1/customers", create)
     r.add("GET", "/v1/customers", list_)
     r.add("GET", "/v1/customers/{id}", retrieve)

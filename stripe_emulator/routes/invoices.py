@@ -87,24 +87,26 @@ def pay(ctx: Ctx) -> Obj:
         raise StripeError(
             400, f"You can only pay an open invoice. This invoice is {inv['status']}."
         )
-    token = get_str(ctx.params, "payment_method")
     cust = state.objects[inv["customer"]]
+    token = get_str(ctx.params, "payment_method")
+    pm_id = None
     if token:
-        payment_methods.attach(state, cust, token)
+        # A test token is a new card of this customer's; an id must belong to the customer.
+        if token in payment_methods.TOKENS:
+            pm_id = payment_methods.attach_token(state, cust, token, check=False)["id"]
+        else:
+            pm_id = payment_methods.owned(state, cust, token, "payment_method")
     sub_id = _sub_of(inv)
     sub = state.objects.get(sub_id) if sub_id else None
     before = objects.snapshot(state, sub) if sub else None
     now = ctx.now(cust["id"])
-    if not billing.attempt(state, inv, now):
-        raise StripeError(
-            402,
-            "Your card was declined.",
-            type_="card_error",
-            code="card_declined",
-            decline_code="generic_decline",
-            param=None,
-        )
+    off_session = get_bool(ctx.params, "off_session")
+    if not billing.attempt(state, inv, now, pm_id=pm_id, on_session=off_session is False):
+        raise billing.failure_of(inv).error()
     if sub is not None and before is not None:
+        if billing.pending_invoice_of(sub) == inv["id"]:
+            billing.apply_pending(state, sub, now)
+            before = objects.snapshot(state, sub)
         if sub["status"] in ("incomplete", "past_due"):
             sub["status"] = "active"
         emit_update(state, "customer.subscription.updated", sub, before)

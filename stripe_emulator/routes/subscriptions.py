@@ -11,6 +11,7 @@ from stripe_emulator.protocol import (
     get_int,
     get_list,
     get_str,
+    invalid,
     merge_metadata,
     paginate,
     req_str,
@@ -19,6 +20,61 @@ from stripe_emulator.routes.core import Ctx, Router
 from stripe_emulator.store import State
 
 ENDED = ("canceled", "incomplete_expired")
+
+# https://docs.stripe.com/billing/subscriptions/pending-updates-reference#supported-attributes
+PENDING_SUBSCRIPTION_PARAMS = (
+    "expand",
+    "payment_behavior",
+    "proration_behavior",
+    "proration_date",
+    "billing_cycle_anchor",
+    "items",
+    "trial_end",
+    "trial_from_plan",
+    "add_invoice_items",
+)
+PENDING_ITEM_FIELDS = ("id", "price", "plan", "quantity")
+PENDING_ITEM_PARAMS = (
+    "expand",
+    "payment_behavior",
+    "proration_behavior",
+    "proration_date",
+    "price",
+    "plan",
+    "quantity",
+)
+
+
+def _only_pending_params(keys: list[str], allowed: tuple[str, ...], prefix: str = "") -> None:
+    for key in keys:
+        if key not in allowed:
+            raise invalid(
+                f"{prefix}{key}",
+                f"You cannot pass `{prefix}{key}` with payment_behavior=pending_if_incomplete. "
+                f"The supported parameters are: {', '.join(allowed)}.",
+            )
+
+
+def check_pending_params(p: Obj) -> None:
+    """Only some parameters may create a pending update."""
+    _only_pending_params(list(p), PENDING_SUBSCRIPTION_PARAMS)
+    for index, entry in enumerate(get_list(p, "items")):
+        if isinstance(entry, dict):
+            _only_pending_params(list(entry), PENDING_ITEM_FIELDS, f"items[{index}][")
+
+
+def _payment_behavior(p: Obj, *, create: bool = False) -> str:
+    return billing.check_payment_behavior(
+        get_str(p, "payment_behavior") or "allow_incomplete", create=create
+    )
+
+
+def _default_payment_method(state: State, cust: Obj, p: Obj) -> str | None:
+    """``default_payment_method`` must belong to the subscription's customer."""
+    wanted = get_str(p, "default_payment_method")
+    if not wanted:
+        return None
+    return payment_methods.owned(state, cust, wanted, "default_payment_method")
 
 
 def _live(state: State, ident: str) -> Obj:
@@ -37,12 +93,17 @@ def _not_canceled(sub: Obj) -> None:
 def create(ctx: Ctx) -> Obj:
     state, p = ctx.state, ctx.params
     cust = state.get(req_str(p, "customer"), "customer", "customer")
-    token = get_str(p, "default_payment_method")
-    if token:
-        payment_methods.attach(state, cust, token, "default_payment_method")
+    behavior = _payment_behavior(p, create=True)
+    pm_id = _default_payment_method(state, cust, p)
     specs = billing.new_specs(state, get_list(p, "items"))
     sub, _ = billing.start_subscription(
-        state, cust, specs, merge_metadata({}, p.get("metadata")), ctx.now(cust["id"])
+        state,
+        cust,
+        specs,
+        merge_metadata({}, p.get("metadata")),
+        ctx.now(cust["id"]),
+        payment_behavior=behavior,
+        default_payment_method=pm_id,
     )
     if get_bool(p, "cancel_at_period_end"):
         sub["cancel_at_period_end"] = True
@@ -67,6 +128,11 @@ def _managed_by_schedule(state: State, sub: Obj, p: Obj) -> None:
 def update_subscription(state: State, sub: Obj, p: Obj, now: int) -> Obj:
     """Everything ``POST /v1/subscriptions/{id}`` can change, with one updated event."""
     _managed_by_schedule(state, sub, p)
+    payment_behavior = _payment_behavior(p)
+    if payment_behavior == "pending_if_incomplete":
+        check_pending_params(p)
+    cust = state.objects[sub["customer"]]
+    pm_id = _default_payment_method(state, cust, p)
     before = objects.snapshot(state, sub)
     if "metadata" in p:
         sub["metadata"] = merge_metadata(sub["metadata"], p["metadata"])
@@ -78,7 +144,7 @@ def update_subscription(state: State, sub: Obj, p: Obj, now: int) -> Obj:
     if items:
         specs = billing.resolve_items(state, billing.current_specs(state, sub), items)
         at = get_int(p, "proration_date")
-        billing.change_items(state, sub, specs, behavior, at, now)
+        billing.change_items(state, sub, specs, behavior, at, now, payment_behavior)
     cape = get_bool(p, "cancel_at_period_end")
     if cape is not None:
         sub["cancel_at_period_end"] = cape
@@ -88,14 +154,8 @@ def update_subscription(state: State, sub: Obj, p: Obj, now: int) -> Obj:
     if "cancel_at" in p:
         sub["cancel_at"] = get_int(p, "cancel_at")
         sub["canceled_at"] = now if sub["cancel_at"] else None
-    token = get_str(p, "default_payment_method")
-    if token:
-        payment_methods.attach(
-            state, state.objects[sub["customer"]], token, "default_payment_method"
-        )
-        sub["default_payment_method"] = state.objects[sub["customer"]]["invoice_settings"][
-            "default_payment_method"
-        ]
+    if "default_payment_method" in p:
+        sub["default_payment_method"] = pm_id
     emit_update(state, "customer.subscription.updated", sub, before)
     return objects.render(state, sub)
 
@@ -154,8 +214,11 @@ def _item(state: State, ident: str) -> tuple[Obj, Obj]:
 
 def _item_change(ctx: Ctx, sub: Obj, entry: Obj) -> None:
     p = ctx.params
+    if get_str(p, "payment_behavior") == "pending_if_incomplete":
+        allowed = PENDING_ITEM_PARAMS + (("subscription",) if "subscription" in p else ())
+        _only_pending_params(list(p), allowed)
     params: Obj = {"items": [entry]}
-    for key in ("proration_behavior", "proration_date"):
+    for key in ("proration_behavior", "proration_date", "payment_behavior"):
         if key in p:
             params[key] = p[key]
     update_subscription(ctx.state, sub, params, ctx.now(sub["customer"]))

@@ -108,3 +108,25 @@ async def events_for(client: stripe.StripeClient, object_id: str) -> list[stripe
 
 def sub_item(sub: stripe.Subscription, price_id: str) -> Any:
     return next(i for i in sub["items"].data if i.price.id == price_id)
+
+
+async def save_card(
+    client: stripe.StripeClient, customer_id: str, token: str = "pm_card_visa"
+) -> stripe.PaymentMethod:
+    """Attach a test card to the customer and make it the customer's default for invoices."""
+    pm = await client.v1.payment_methods.attach_async(token, params={"customer": customer_id})
+    await client.v1.customers.update_async(
+        customer_id, params={"invoice_settings": {"default_payment_method": pm.id}}
+    )
+    return pm
+
+
+async def switch_card(
+    client: stripe.StripeClient, sub: stripe.Subscription, token: str
+) -> stripe.PaymentMethod:
+    """The customer replaces their card, as a real integration does it: attach the new card,
+    make it the customer's default and the subscription's (Checkout set the subscription's
+    default_payment_method, which wins over the customer's)."""
+    pm = await save_card(client, str(sub.customer), token)
+    await client.v1.subscriptions.update_async(sub.id, params={"default_payment_method": pm.id})
+    return pm

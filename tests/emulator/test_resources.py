@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import stripe
 
-from tests.emulator.helpers import clock_customer, complete, price, sub_item
+from tests.emulator.helpers import clock_customer, complete, price, save_card, sub_item
 
 
 async def test_checkout_session_expire(client: stripe.StripeClient) -> None:
@@ -39,7 +39,7 @@ async def test_manual_invoice_item_joins_next_invoice(client: stripe.StripeClien
         params={
             "customer": customer.id,
             "items": [{"price": seat.id, "quantity": 3}],
-            "default_payment_method": "pm_card_visa",
+            "default_payment_method": (await save_card(client, customer.id)).id,
             "metadata": {"workspace_id": "w9"},
         }
     )
@@ -66,7 +66,7 @@ async def test_items_added_and_removed(client: stripe.StripeClient) -> None:
         params={
             "customer": customer.id,
             "items": [{"price": seat.id}],
-            "default_payment_method": "pm_card_visa",
+            "default_payment_method": (await save_card(client, customer.id)).id,
         }
     )
     added = await client.v1.subscription_items.create_async(

@@ -13,6 +13,7 @@ from tests.emulator.helpers import (
     price,
     sub_item,
     subscribe,
+    switch_card,
 )
 
 MAY_1 = APRIL_1 + 30 * DAY
@@ -70,10 +71,9 @@ async def test_declined_first_payment_leaves_subscription_incomplete(
 async def test_failed_renewals_retry_then_cancel(client: stripe.StripeClient) -> None:
     seat = await price(client, 1000)
     clock, customer = await clock_customer(client)
-    sub = await subscribe(
-        client, customer, [(seat.id, 1)], payment_method="pm_card_chargeCustomerFail"
-    )
+    sub = await subscribe(client, customer, [(seat.id, 1)])
     assert sub.status == "active"
+    await switch_card(client, sub, "pm_card_chargeCustomerFail")
     await advance(client, clock.id, MAY_1)
     sub = await client.v1.subscriptions.retrieve_async(sub.id)
     assert sub.status == "past_due"
@@ -97,13 +97,10 @@ async def test_failed_renewals_retry_then_cancel(client: stripe.StripeClient) ->
 async def test_retry_succeeds_after_card_update(client: stripe.StripeClient) -> None:
     seat = await price(client, 1000)
     clock, customer = await clock_customer(client)
-    sub = await subscribe(
-        client, customer, [(seat.id, 1)], payment_method="pm_card_chargeCustomerFail"
-    )
+    sub = await subscribe(client, customer, [(seat.id, 1)])
+    await switch_card(client, sub, "pm_card_chargeCustomerFail")
     await advance(client, clock.id, MAY_1)
-    await client.v1.customers.update_async(
-        customer.id, params={"invoice_settings": {"default_payment_method": "pm_card_visa"}}
-    )
+    await switch_card(client, sub, "pm_card_visa")
     await advance(client, clock.id, MAY_1 + 3 * DAY)
     sub = await client.v1.subscriptions.retrieve_async(sub.id)
     assert sub.status == "active"
