@@ -175,7 +175,7 @@ async def test_valid_calls_with_every_kind_of_param_still_work(
             "items": [{"id": seat.id, "quantity": 4, "metadata": {"seat": "true"}}],
             "proration_behavior": "create_prorations",
             "proration_date": APRIL_1 + DAY,
-            "payment_behavior": "pending_if_incomplete",
+            "payment_behavior": "allow_incomplete",
             "metadata": {"workspace_id": "w1", "note": ""},
             "cancel_at": APRIL_1 + 20 * DAY,
             "expand": ["latest_invoice", "items.data.price.product"],

@@ -406,19 +406,43 @@ async def proration_timestamp(
     return at
 
 
+# What Stripe accepts alongside ``payment_behavior=pending_if_incomplete``
+# (https://docs.stripe.com/billing/subscriptions/pending-updates-reference).
+PENDING_UPDATE_PARAMS = frozenset({"items", "proration_behavior", "proration_date"})
+PENDING_UPDATE_ITEM_PARAMS = frozenset({"id", "price", "quantity"})
+
+
+def _can_wait_for_payment(params: SubscriptionUpdateParams) -> bool:
+    items = params.get("items") or []
+    return set(params) <= PENDING_UPDATE_PARAMS and all(
+        set(item) <= PENDING_UPDATE_ITEM_PARAMS for item in items
+    )
+
+
 async def charge_now(
     billing: Billing, view: LiveSubscription, params: SubscriptionUpdateParams, key: str
 ) -> stripe.Subscription:
-    """An update Stripe invoices at once, applied only once paid: ``pending_if_incomplete``
-    (Stripe's default for updates, ``allow_incomplete``, would apply unpaid seats). A failed
-    payment leaves the subscription as it was and becomes PAYMENT_FAILED with the invoice's
-    hosted page, where paying applies the change (Stripe drops it after 23 hours)."""
+    """An update Stripe invoices at once, applied only once paid (Stripe's default for
+    updates, ``allow_incomplete``, would apply unpaid seats). ``pending_if_incomplete`` holds
+    the change until its invoice is paid; where Stripe does not allow that (an item removed),
+    ``error_if_incomplete`` refuses it. Either way a failed payment changes nothing and
+    becomes PAYMENT_FAILED, with the invoice's hosted page when Stripe keeps one (paying it
+    applies the change; Stripe drops it after 23 hours)."""
     gateway = billing.stripe()
-    sub = await gateway.update_subscription(
-        view.id,
-        {**params, "payment_behavior": "pending_if_incomplete"},
-        idempotency_key=key,
-    )
+    waits = _can_wait_for_payment(params)
+    try:
+        sub = await gateway.update_subscription(
+            view.id,
+            {
+                **params,
+                "payment_behavior": "pending_if_incomplete" if waits else "error_if_incomplete",
+            },
+            idempotency_key=key,
+        )
+    except GatewayError as exc:
+        if exc.status != 402:
+            raise
+        raise _payment_failed(view, None) from None
     if sub.pending_update is None:
         return sub
     invoice_id = id_of(sub.latest_invoice)
@@ -426,11 +450,19 @@ async def charge_now(
     if invoice_id:
         invoice = await gateway.retrieve_invoice(invoice_id)
         url = str(invoice.hosted_invoice_url) if invoice.hosted_invoice_url else None
-    log.info("payment for a change to %s failed; the change waits for payment", view.id)
-    raise DomainError(
+    raise _payment_failed(view, url)
+
+
+def _payment_failed(view: LiveSubscription, url: str | None) -> DomainError:
+    log.info("payment for a change to %s failed; nothing changed", view.id)
+    return DomainError(
         ErrorCode.PAYMENT_FAILED,
-        "The payment for this change failed, so nothing changed. Pay the invoice (or update "
-        "the payment method) to apply it.",
+        "The payment for this change failed, so nothing changed. "
+        + (
+            "Pay the invoice to apply it, or update the payment method and try again."
+            if url
+            else "Update the payment method and try again."
+        ),
         ("input", "workspaceId"),
         url=url,
     )
