@@ -21,6 +21,7 @@ from tests.billing_support import (
     workspace_billing,
 )
 from tests.conftest import Api, Person, Stack
+from tests.emulator.helpers import switch_card
 from tests.test_billing_cancel import cancel, resume
 
 __all__ = ["billing"]
@@ -195,3 +196,62 @@ async def test_previews_on_a_subscription_ending_at_period_end_answer_without_a_
     assert preview["amountDueNow"] == 1000 and preview["nextInvoiceTotal"] == 0
     fewer = (await api.data(PREVIEW_SEATS, {"ws": ws, "seats": 4}, owner))["previewSeatChange"]
     assert (fewer["amountDueNow"], fewer["nextInvoiceTotal"], fewer["lines"]) == (0, 0, [])
+
+
+async def card_starts_failing(stack: Stack, subscription_id: str) -> None:
+    """The customer's card is replaced by one that attaches but fails every charge."""
+    client = stack.gateway.client
+    sub = await client.v1.subscriptions.retrieve_async(subscription_id)
+    await switch_card(client, sub, "pm_card_chargeCustomerFail")
+
+
+async def test_a_failing_card_refuses_more_seats_and_stripe_keeps_billing_the_old_quantity(
+    api: Api, billing: Stack
+) -> None:
+    subscribed = await subscribe(api, billing, "team", seats=2)
+    assert subscribed.clock_id
+    await card_starts_failing(billing, subscribed.subscription_id)
+    owner, ws = subscribed.owner, subscribed.workspace_id
+
+    refused = await api.mutate(
+        "updateSeats",
+        {"workspaceId": ws, "seats": 5},
+        owner,
+        "subscription { id } userErrors { url }",
+    )
+
+    assert [(e["code"], bool(e["url"])) for e in refused["userErrors"]] == [
+        ("PAYMENT_FAILED", True)
+    ], refused
+    sub = await stripe_subscription(billing, subscribed.subscription_id)
+    assert [int(item.quantity or 0) for item in sub["items"].data] == [2]
+    assert sub.pending_update is not None  # Stripe holds the change until it is paid
+    shown = await workspace_billing(api, owner, ws)
+    assert shown["subscription"]["seats"] == 2 and shown["seats"]["purchased"] == 2
+
+    # The pending update expires unpaid: the renewal bills the two seats bought.
+    await advance(billing, subscribed.clock_id, MAY_1 + 3600)
+    renewal = (await invoices(billing, subscribed.subscription_id))[-1]
+    assert renewal.billing_reason == "subscription_cycle"
+    assert renewal.amount_due == 2 * 1000
+
+
+async def test_a_failing_card_refuses_an_upgrade_that_removes_an_item(
+    api: Api, billing: Stack
+) -> None:
+    subscribed = await subscribe(api, billing, "pro", members=4)  # base + 5 seats
+    await card_starts_failing(billing, subscribed.subscription_id)
+    before = await stripe_subscription(billing, subscribed.subscription_id)
+
+    refused = await api.mutate(
+        "switchPlan",
+        {"workspaceId": subscribed.workspace_id, "planId": "team", "interval": "YEAR"},
+        subscribed.owner,
+        "subscription { id } userErrors { url }",
+    )
+
+    assert [e["code"] for e in refused["userErrors"]] == ["PAYMENT_FAILED"], refused
+    after = await stripe_subscription(billing, subscribed.subscription_id)
+    assert sorted((i.price.id, i.quantity) for i in after["items"].data) == sorted(
+        (i.price.id, i.quantity) for i in before["items"].data
+    )
