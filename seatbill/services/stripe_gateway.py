@@ -280,6 +280,44 @@ class StripeGateway:
                 raise
             log.info("checkout session %s was no longer open to expire", session_id)
 
+    async def refund_subscription_payments(
+        self, subscription_id: str, *, reason: str
+    ) -> list[stripe.Refund]:
+        """Refund in full every payment of the subscription's paid invoices (2025+: an
+        invoice's payments are invoice_payment objects pointing at a PaymentIntent). Keyed by
+        the invoice payment, so a repeat refunds nothing twice."""
+        invoices = await self._call(
+            self.client.v1.invoices.list_async(
+                params={"subscription": subscription_id, "status": "paid", "limit": 100}
+            )
+        )
+        refunds: list[stripe.Refund] = []
+        for invoice in invoices.data:
+            if not invoice.amount_paid:
+                continue
+            payments = await self._call(
+                self.client.v1.invoice_payments.list_async(
+                    params={"invoice": str(invoice.id), "status": "paid", "limit": 100}
+                )
+            )
+            for payment in payments.data:
+                intent = payment.payment.payment_intent
+                if intent is None:
+                    continue
+                refunds.append(
+                    await self._call(
+                        self.client.v1.refunds.create_async(
+                            params={
+                                "payment_intent": intent if isinstance(intent, str) else intent.id,
+                                "reason": "duplicate",
+                                "metadata": {"seatbill_reason": reason},
+                            },
+                            options={"idempotency_key": intent_key("refund", payment.id)},
+                        )
+                    )
+                )
+        return refunds
+
     async def create_portal_session(
         self, customer_id: str, return_url: str, *, idempotency_key: str
     ) -> str:

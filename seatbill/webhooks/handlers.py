@@ -10,7 +10,7 @@ from typing import Any
 from seatbill.catalog import Catalog
 from seatbill.config import Settings
 from seatbill.models import EventOutcome, Subscription
-from seatbill.services import mirror
+from seatbill.services import duplicates, mirror
 from seatbill.services.stripe_gateway import StripeGateway
 
 
@@ -105,12 +105,32 @@ async def checkout_session_completed(delivery: Delivery) -> EventOutcome:
     if fetched is None:  # gone from Stripe: its own events say what became of it
         return EventOutcome.PROCESSED
     row = await _sync_subscription(delivery, fetched, fresh=True, workspace_id=workspace.id)
+    await _one_live_subscription(delivery, row)
     return EventOutcome.PROCESSED if row is not None else EventOutcome.UNLINKED
 
 
 async def customer_subscription_changed(delivery: Delivery) -> EventOutcome:
     row = await _sync_subscription(delivery, delivery.object, fresh=False)
     return EventOutcome.PROCESSED if row is not None else EventOutcome.UNLINKED
+
+
+async def customer_subscription_created(delivery: Delivery) -> EventOutcome:
+    outcome = await customer_subscription_changed(delivery)
+    row = await Subscription.get_or_none(stripe_id=delivery.object_id)
+    await _one_live_subscription(delivery, row)
+    return outcome
+
+
+async def _one_live_subscription(delivery: Delivery, row: Subscription | None) -> None:
+    """A new live subscription beside another (two Checkout sessions both paid): the newer is
+    canceled and refunded at once, and mirrored as canceled."""
+    if row is None or row.status in duplicates.ENDED or not row.stripe_customer_id:
+        return
+    ended = await duplicates.cancel_duplicates(
+        delivery.require_gateway(), row.workspace_id, row.stripe_customer_id, delivery.id
+    )
+    for sub in ended:
+        await _sync_subscription(delivery, sub, fresh=True)
 
 
 async def subscription_schedule_changed(delivery: Delivery) -> EventOutcome:
@@ -157,7 +177,7 @@ async def customer_deleted(delivery: Delivery) -> EventOutcome:
 
 HANDLERS: dict[str, Handler] = {
     "checkout.session.completed": checkout_session_completed,
-    "customer.subscription.created": customer_subscription_changed,
+    "customer.subscription.created": customer_subscription_created,
     "customer.subscription.updated": customer_subscription_changed,
     "customer.subscription.deleted": customer_subscription_changed,
     "customer.subscription.paused": customer_subscription_changed,
