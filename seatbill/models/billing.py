@@ -13,6 +13,10 @@ if TYPE_CHECKING:
     from seatbill.models.workspace import User, Workspace
 
 
+# Subscription statuses that are not (or no longer) billing anyone.
+ENDED_SUBSCRIPTION_STATUSES = ("canceled", "incomplete_expired")
+
+
 class ItemRole(StrEnum):
     BASE = "base"
     SEAT = "seat"

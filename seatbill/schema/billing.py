@@ -19,8 +19,8 @@ from seatbill import models
 from seatbill.catalog import Catalog
 from seatbill.catalog import Plan as CatalogPlan
 from seatbill.schema.context import Context
+from seatbill.schema.enums import BillingInterval
 from seatbill.schema.plans import Plan
-from seatbill.schema.types import BillingInterval
 from seatbill.services import seats
 
 MAX_PAGE_SIZE = 100

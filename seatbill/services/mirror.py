@@ -31,6 +31,7 @@ from tortoise.transactions import in_transaction
 
 from seatbill.catalog import Catalog, SeatMode, default_catalog_path, load_catalog
 from seatbill.models import (
+    ENDED_SUBSCRIPTION_STATUSES,
     AuditLog,
     Invoice,
     ItemRole,
@@ -39,7 +40,7 @@ from seatbill.models import (
     WebhookEvent,
     Workspace,
 )
-from seatbill.services import dunning
+from seatbill.services import dunning, seat_outbox
 from seatbill.services.stripe_gateway import GatewayError, StripeGateway
 
 log = logging.getLogger("seatbill.mirror")
@@ -48,7 +49,7 @@ StripeData = stripe.StripeObject | Mapping[str, Any]
 T = TypeVar("T")
 
 # Subscription statuses that are not (or no longer) billing anyone.
-ENDED_STATUSES = ("canceled", "incomplete_expired")
+ENDED_STATUSES = ENDED_SUBSCRIPTION_STATUSES
 
 _SUBSCRIPTION_FIELDS = (
     "status",
@@ -476,9 +477,7 @@ async def _sync_subscription(
         await _replace_items(row, items)
         if before is None and _auto_seats(catalog, row.plan_key):
             # Members may have joined or left since checkout: seat sync counts them again.
-            from seatbill.services import seat_sync  # (seat_sync imports this module)
-
-            await seat_sync.enqueue(workspace.id, seat_sync.SUBSCRIPTION_LINKED)
+            await seat_outbox.enqueue(workspace.id, seat_outbox.SUBSCRIPTION_LINKED)
         after = _fields(row, _SUBSCRIPTION_FIELDS)
         if before != after:
             await audit(
