@@ -29,7 +29,13 @@ import stripe
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from seatbill.catalog import Catalog, SeatMode, default_catalog_path, load_catalog
+from seatbill.catalog import (
+    Catalog,
+    SeatMode,
+    default_catalog_path,
+    load_catalog,
+    match_stripe_price,
+)
 from seatbill.models import (
     ENDED_SUBSCRIPTION_STATUSES,
     AuditLog,
@@ -290,7 +296,12 @@ def _items(sub: Mapping[str, Any], catalog: Catalog) -> list[dict[str, Any]]:
         price_id = object_id(price) or ""
         lookup_key = price.get("lookup_key") if isinstance(price, Mapping) else None
         recurring = price.get("recurring") if isinstance(price, Mapping) else None
-        match = catalog.match_price(price_id=price_id, lookup_key=lookup_key)
+        # By id, lookup key, then catalog sync's metadata: a superseded price keeps its plan.
+        match = (
+            match_stripe_price(catalog, price)
+            if isinstance(price, Mapping)
+            else catalog.match_price(price_id=price_id)
+        )
         out.append(
             {
                 "stripe_id": str(item["id"]),
@@ -385,8 +396,8 @@ async def sync_subscription(
 
     The workspace is the row's own, else ``workspace_id``, else ``metadata.workspace_id``,
     else the workspace whose ``stripe_customer_id`` is the subscription's customer. Plan,
-    interval and roles come from ``catalog.match_price`` (the bundled catalog when None); the
-    seat quantity is the seat item's. A schedule expanded on the object (the gateway's
+    interval and roles come from ``match_stripe_price`` (id, lookup key, then price metadata;
+    the bundled catalog when None); the seat quantity is the seat item's. A schedule expanded on the object (the gateway's
     ``retrieve_subscription`` expands it) sets the pending seat change; a schedule id alone is
     fetched through ``gateway`` when it is new. Runs in its own transaction (a savepoint inside
     the caller's) and writes an audit row when anything changed.

@@ -18,6 +18,7 @@ from stripe.params import (
     CustomerCreateParams,
     InvoiceCreatePreviewParams,
     PriceCreateParams,
+    PriceUpdateParams,
     ProductCreateParams,
     ProductUpdateParams,
     SubscriptionScheduleUpdateParams,
@@ -351,6 +352,15 @@ class StripeGateway:
         return await self._call(
             self.client.v1.prices.create_async(
                 params=params, options={"idempotency_key": idempotency_key}
+            )
+        )
+
+    async def update_price(
+        self, price_id: str, params: PriceUpdateParams, *, idempotency_key: str
+    ) -> stripe.Price:
+        return await self._call(
+            self.client.v1.prices.update_async(
+                price_id, params=params, options={"idempotency_key": idempotency_key}
             )
         )
 
