@@ -17,6 +17,7 @@ import stripe
 from stripe.params import (
     CustomerCreateParams,
     InvoiceCreatePreviewParams,
+    InvoiceLineItemListParams,
     PriceCreateParams,
     PriceUpdateParams,
     ProductCreateParams,
@@ -147,6 +148,20 @@ class StripeGateway:
 
     async def retrieve_invoice(self, invoice_id: str) -> stripe.Invoice:
         return await self._call(self.client.v1.invoices.retrieve_async(invoice_id))
+
+    async def list_invoice_lines(self, invoice_id: str) -> list[stripe.InvoiceLineItem]:
+        """Every line of an invoice (``GET /v1/invoices/{id}/lines``, page after page): an
+        invoice embeds only its first lines."""
+        lines: list[stripe.InvoiceLineItem] = []
+        params: InvoiceLineItemListParams = {"limit": 100}
+        while True:
+            page = await self._call(
+                self.client.v1.invoices.line_items.list_async(invoice_id, params=params)
+            )
+            lines.extend(page.data)
+            if not page.has_more or not page.data:
+                return lines
+            params = {"limit": 100, "starting_after": str(page.data[-1].id)}
 
     async def retrieve_subscription_schedule(self, schedule_id: str) -> stripe.SubscriptionSchedule:
         return await self._call(self.client.v1.subscription_schedules.retrieve_async(schedule_id))
