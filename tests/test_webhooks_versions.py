@@ -72,7 +72,9 @@ async def test_an_event_in_the_pinned_version_is_mirrored_as_it_is(
     api: Api, billing: Stack
 ) -> None:
     paid = await subscribe(api, billing, "team", seats=2)
-    current = (await stripe_subscription(billing, paid.subscription_id)).to_dict(recursive=True, for_json=True)
+    current = (await stripe_subscription(billing, paid.subscription_id)).to_dict(
+        recursive=True, for_json=True
+    )
     current["schedule"] = None
     current["items"]["data"][0]["quantity"] = 4  # what the snapshot says, newer than stored
     evt = event("customer.subscription.updated", current, created=int(time.time()) + 5)
