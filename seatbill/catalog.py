@@ -16,11 +16,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
+
+import stripe
 
 from seatbill.pricing import Tier, TiersMode, price_amount, validate_tiers
 
 __all__ = [
+    "METADATA_INTERVAL",
+    "METADATA_PLAN",
+    "METADATA_ROLE",
     "Catalog",
     "CatalogError",
     "Interval",
@@ -33,6 +38,7 @@ __all__ = [
     "SeatMode",
     "default_catalog_path",
     "load_catalog",
+    "match_stripe_price",
     "parse_catalog",
 ]
 
@@ -59,6 +65,14 @@ class SeatDecrease(StrEnum):
 
 
 PriceRole = Literal["base", "seat"]
+
+# Price metadata `seatbill catalog sync` writes on every price it creates, so a price keeps its
+# place in the catalog after a new price took its lookup key (transfer_lookup_key).
+METADATA_PLAN = "seatbill_plan"
+METADATA_ROLE = "seatbill_role"
+METADATA_INTERVAL = "seatbill_interval"
+# Prices made by catalog sync before seatbill_role existed carry the role as "role".
+_LEGACY_METADATA_ROLE = "role"
 
 _TIERS_MODES: tuple[TiersMode, ...] = ("graduated", "volume")
 
@@ -164,6 +178,15 @@ class PriceMatch:
     interval: Interval
     role: PriceRole
 
+    @property
+    def metadata(self) -> dict[str, str]:
+        """The price metadata that identifies this place (what catalog sync writes)."""
+        return {
+            METADATA_PLAN: self.plan.key,
+            METADATA_ROLE: self.role,
+            METADATA_INTERVAL: self.interval.value,
+        }
+
 
 @dataclass(frozen=True)
 class Catalog:
@@ -194,6 +217,47 @@ class Catalog:
             ):
                 return match
         return None
+
+    def match_metadata(
+        self, metadata: Mapping[str, Any] | None, recurring_interval: str | None = None
+    ) -> PriceMatch | None:
+        """The place a price's metadata names (``seatbill_plan``, ``seatbill_role``,
+        ``seatbill_interval``; the interval falls back to the price's own), if the catalog
+        still has that plan."""
+        if not metadata:
+            return None
+        plan = self.get(str(metadata.get(METADATA_PLAN) or ""))
+        role = metadata.get(METADATA_ROLE) or metadata.get(_LEGACY_METADATA_ROLE)
+        interval = metadata.get(METADATA_INTERVAL) or recurring_interval
+        if plan is None or role not in ("base", "seat") or interval not in set(Interval):
+            return None
+        return PriceMatch(plan, Interval(str(interval)), cast(PriceRole, role))
+
+
+def match_stripe_price(
+    catalog: Catalog, price: stripe.Price | Mapping[str, Any]
+) -> PriceMatch | None:
+    """Where a Stripe price sits in the catalog: by price id, then lookup key, then the
+    metadata catalog sync puts on its prices. The one matcher for the mirror, seat sync and
+    billing: a price superseded by a new amount (its lookup key moved to the new price) keeps
+    its plan, role and interval, so its subscriptions keep their limits and seat sync.
+    ``price`` is an SDK object or its JSON (a webhook's ``items.data[].price``)."""
+    data: Mapping[str, Any] = price.to_dict() if isinstance(price, stripe.StripeObject) else price
+    price_id = data.get("id")
+    lookup_key = data.get("lookup_key")
+    found = catalog.match_price(
+        price_id=str(price_id) if price_id else None,
+        lookup_key=str(lookup_key) if lookup_key else None,
+    )
+    if found is not None:
+        return found
+    recurring = data.get("recurring")
+    interval = recurring.get("interval") if isinstance(recurring, Mapping) else None
+    metadata = data.get("metadata")
+    return catalog.match_metadata(
+        metadata if isinstance(metadata, Mapping) else None,
+        str(interval) if interval else None,
+    )
 
 
 def default_catalog_path() -> Path:

@@ -158,6 +158,40 @@ def cmd_catalog_sync(args: argparse.Namespace) -> int:
     return 1 if any(action.outcome in ("missing", "mismatch") for action in actions) else 0
 
 
+def cmd_stripe_setup(args: argparse.Namespace) -> int:
+    from seatbill.services.stripe_gateway import GatewayError
+    from seatbill.services.stripe_setup import setup_stripe
+    from seatbill.webhooks.handlers import handled_events
+
+    settings = _settings()
+    if settings.stripe_secret_key is None and settings.stripe_api_base is None:
+        print(
+            "seatbill: set STRIPE_SECRET_KEY (Stripe), or STRIPE_API_BASE (a running emulator)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        report = asyncio.run(
+            setup_stripe(_stripe_gateway(settings), settings.public_url, handled_events())
+        )
+    except GatewayError as exc:
+        print(f"seatbill: stripe setup failed: {exc.message}", file=sys.stderr)
+        return 1
+    for action in report.actions:
+        print(action)
+    if report.webhook_secret:
+        print(
+            "Webhook signing secret (shown once; set it as STRIPE_WEBHOOK_SECRET): "
+            f"{report.webhook_secret}"
+        )
+    print(
+        f"{report.changed} change(s)"
+        if report.changed
+        else "Stripe is already set up; nothing changed"
+    )
+    return 0
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     """The seat-sync worker as a process of its own (API processes: SEAT_SYNC_WORKER=external)."""
     _logging()
@@ -253,6 +287,13 @@ def main(argv: list[str] | None = None) -> int:
     catalog_sub.add_parser(
         "sync", help="create or update Stripe products and prices from plans.toml (idempotent)"
     ).set_defaults(func=cmd_catalog_sync)
+    stripe_cmd = sub.add_parser("stripe", help="the Stripe account settings Seatbill needs")
+    stripe_sub = stripe_cmd.add_subparsers(dest="stripe_command", required=True)
+    stripe_sub.add_parser(
+        "setup",
+        help="create or update the webhook endpoint (PUBLIC_URL/webhooks/stripe) and the "
+        "customer portal configuration (idempotent); see docs/stripe-setup.md",
+    ).set_defaults(func=cmd_stripe_setup)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

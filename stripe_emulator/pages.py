@@ -11,7 +11,7 @@ from stripe_emulator import billing
 from stripe_emulator.app_state import Emulator
 from stripe_emulator.money import amount_for, format_amount
 from stripe_emulator.protocol import Obj, StripeError
-from stripe_emulator.routes import checkout
+from stripe_emulator.routes import checkout, portal
 from stripe_emulator.routes.subscriptions import update_subscription
 from stripe_emulator.store import RequestInfo, State, new_id
 
@@ -153,16 +153,26 @@ async def portal_page(request: Request) -> Response:
             state_line = (
                 "Cancels at period end" if sub["cancel_at_period_end"] else f"Renews at {end}"
             )
-            blocks.append(
-                f"<section data-subscription='{sub['id']}'><h2>{name}</h2>"
-                f"<p>Status: <span class='status'>{escape(sub['status'])}</span>. {state_line}.</p>"
+            can_update, can_cancel = portal.allowed(emu.state, session)
+            update_form = (
                 f"<form method='post' action='/portal/{ident}/quantity'>"
                 f"<input type='hidden' name='subscription' value='{sub['id']}'>"
                 f"<label>Seats <input id='quantity' name='quantity' type='number' min='1' "
                 f"value='{item['quantity']}'></label> <button id='update' type='submit'>Update seats</button></form>"
+                if can_update
+                else f"<p>Seats: <span id='seats'>{item['quantity']}</span></p>"
+            )
+            cancel_form = (
                 f"<form method='post' action='/portal/{ident}/cancel'>"
                 f"<input type='hidden' name='subscription' value='{sub['id']}'>"
-                f"<button id='cancel' type='submit'>Cancel at period end</button></form></section>"
+                f"<button id='cancel' type='submit'>Cancel at period end</button></form>"
+                if can_cancel
+                else ""
+            )
+            blocks.append(
+                f"<section data-subscription='{sub['id']}'><h2>{name}</h2>"
+                f"<p>Status: <span class='status'>{escape(sub['status'])}</span>. {state_line}.</p>"
+                f"{update_form}{cancel_form}</section>"
             )
         back = (
             f"<p><a id='return' href='{escape(session['return_url'])}'>Return</a></p>"
@@ -189,6 +199,10 @@ async def portal_action(request: Request) -> Response:
             return _page("Not found", "<p>No such subscription for this session.</p>", 404)
         emu.state.request = RequestInfo(new_id("req_", 14), None)
         now = emu.state.customer_now(sub["customer"])
+        can_update, can_cancel = portal.allowed(emu.state, session)
+        if (action == "quantity" and not can_update) or (action == "cancel" and not can_cancel):
+            emu.state.request = RequestInfo()
+            return _page("Not allowed", "<p>This portal does not offer that action.</p>", 403)
         try:
             if action == "quantity":
                 quantity = int(str(form.get("quantity") or "0"))

@@ -6,6 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import stripe
 
 from seatbill.catalog import (
     Catalog,
@@ -17,6 +18,7 @@ from seatbill.catalog import (
     SeatMode,
     default_catalog_path,
     load_catalog,
+    match_stripe_price,
 )
 from seatbill.pricing import Tier, TiersMode
 
@@ -140,6 +142,63 @@ def test_match_price_maps_a_stripe_price_back_to_plan_interval_and_role(catalog:
     assert match is not None
     assert (match.plan.key, match.interval, match.role) == ("pro", Interval.YEAR, "base")
     assert catalog.match_price(price_id="price_unknown", lookup_key="nope") is None
+
+
+def _price(**fields: object) -> stripe.Price:
+    """A Stripe price as the SDK hands it over (fixtures3.json's fields that matter here)."""
+    data = {
+        "id": "price_x",
+        "object": "price",
+        "lookup_key": None,
+        "metadata": {},
+        "recurring": {"interval": "month", "interval_count": 1},
+        **fields,
+    }
+    return stripe.Price.construct_from(data, "sk_test")
+
+
+def test_a_stripe_price_matches_by_lookup_key_first(catalog: Catalog) -> None:
+    price = _price(lookup_key="seatbill_pro_seat_year", metadata={"seatbill_plan": "team"})
+    match = match_stripe_price(catalog, price)
+    assert match is not None
+    assert (match.plan.key, match.interval, match.role) == ("pro", Interval.YEAR, "seat")
+
+
+def test_a_superseded_price_matches_by_the_metadata_catalog_sync_wrote(catalog: Catalog) -> None:
+    metadata = {"seatbill_plan": "pro", "seatbill_role": "seat", "seatbill_interval": "month"}
+    match = match_stripe_price(catalog, _price(metadata=metadata))
+    assert match is not None
+    assert (match.plan.key, match.interval, match.role) == ("pro", Interval.MONTH, "seat")
+    assert match.metadata == metadata
+    # The same price as JSON (a webhook's items.data[].price) matches the same way.
+    assert match_stripe_price(catalog, _price(metadata=metadata).to_dict()) == match
+
+
+def test_prices_from_older_syncs_say_role_and_the_interval_comes_from_the_price(
+    catalog: Catalog,
+) -> None:
+    legacy = _price(
+        metadata={"seatbill_plan": "team", "role": "seat"},
+        recurring={"interval": "year", "interval_count": 1},
+    )
+    match = match_stripe_price(catalog, legacy)
+    assert match is not None
+    assert (match.plan.key, match.interval, match.role) == ("team", Interval.YEAR, "seat")
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {},
+        {"seatbill_plan": "gone", "seatbill_role": "seat", "seatbill_interval": "month"},
+        {"seatbill_plan": "pro", "seatbill_role": "addon", "seatbill_interval": "month"},
+        {"seatbill_plan": "pro", "seatbill_role": "seat", "seatbill_interval": "week"},
+    ],
+)
+def test_prices_the_catalog_cannot_place_do_not_match(
+    catalog: Catalog, metadata: dict[str, str]
+) -> None:
+    assert match_stripe_price(catalog, _price(metadata=metadata)) is None
 
 
 # --- worked examples in the style of Stripe's tiered pricing docs --------------------------

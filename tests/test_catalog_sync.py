@@ -8,7 +8,13 @@ from typing import Any
 
 import pytest
 
-from seatbill.catalog import Catalog, default_catalog_path, load_catalog, parse_catalog
+from seatbill.catalog import (
+    Catalog,
+    default_catalog_path,
+    load_catalog,
+    match_stripe_price,
+    parse_catalog,
+)
 from seatbill.cli import main
 from seatbill.services.catalog_sync import sync_catalog
 from seatbill.services.stripe_gateway import StripeGateway
@@ -59,7 +65,12 @@ async def test_first_sync_creates_every_product_and_price_the_second_changes_not
         (None, 1200),
     ]
     assert pro_seat.product == "seatbill_pro_seat"
-    assert pro_seat.metadata.to_dict()["role"] == "seat"
+    assert pro_seat.metadata.to_dict() == {
+        "seatbill_plan": "pro",
+        "seatbill_role": "seat",
+        "seatbill_interval": "month",
+        "role": "seat",
+    }
     team = prices["seatbill_team_seat_year"]
     assert (team.unit_amount, team.recurring.interval if team.recurring else None) == (
         10000,
@@ -99,6 +110,69 @@ async def test_a_changed_amount_is_a_new_price_that_takes_over_the_lookup_key(
     assert new.id != old.id and new.unit_amount == 1200
     assert (await gateway.retrieve_price(old.id)).lookup_key is None  # old subscriptions keep it
     assert not any(a.changed for a in await sync_catalog(gateway, catalog))
+
+
+async def test_a_price_holding_a_catalog_lookup_key_without_metadata_gets_it_once(
+    emulator: EmulatorServer,
+) -> None:
+    # Made by hand in the Dashboard (or by an older Seatbill): right amount, no metadata.
+    gateway = gateway_for(emulator)
+    await gateway.create_product({"id": "seatbill_team_seat", "name": "Team seat"})
+    manual = await gateway.client.v1.prices.create_async(
+        params={
+            "product": "seatbill_team_seat",
+            "currency": "usd",
+            "unit_amount": 1000,
+            "recurring": {"interval": "month"},
+            "lookup_key": "seatbill_team_seat_month",
+        }
+    )
+
+    actions = await sync_catalog(gateway, load_catalog(default_catalog_path()))
+
+    tagged = next(a for a in actions if a.name == "seatbill_team_seat_month")
+    assert tagged.outcome == "updated"
+    assert "seatbill_plan=team" in tagged.detail and "seatbill_role=seat" in tagged.detail
+    price = await gateway.retrieve_price(manual.id)
+    assert price.lookup_key == "seatbill_team_seat_month"  # the same price, not a new one
+    assert price.metadata.to_dict() == {
+        "seatbill_plan": "team",
+        "seatbill_role": "seat",
+        "seatbill_interval": "month",
+    }
+    again = await sync_catalog(gateway, load_catalog(default_catalog_path()))
+    assert outcomes(again)["price seatbill_team_seat_month"] == "unchanged"
+
+
+async def test_a_replaced_price_without_metadata_is_tagged_before_it_loses_its_key(
+    emulator: EmulatorServer,
+) -> None:
+    gateway = gateway_for(emulator)
+    await gateway.create_product({"id": "seatbill_team_seat", "name": "Team seat"})
+    manual = await gateway.client.v1.prices.create_async(
+        params={
+            "product": "seatbill_team_seat",
+            "currency": "usd",
+            "unit_amount": 900,  # not the catalog's 1000: replaced
+            "recurring": {"interval": "month"},
+            "lookup_key": "seatbill_team_seat_month",
+        }
+    )
+
+    actions = await sync_catalog(gateway, load_catalog(default_catalog_path()))
+
+    done = [a.outcome for a in actions if a.name == "seatbill_team_seat_month"]
+    assert done == ["updated", "replaced"]
+    old = await gateway.retrieve_price(manual.id)
+    assert old.lookup_key is None
+    assert old.metadata.to_dict()["seatbill_plan"] == "team"
+    catalog = load_catalog(default_catalog_path())
+    match = match_stripe_price(catalog, old)
+    assert match is not None and (match.plan.key, match.role, match.interval) == (
+        "team",
+        "seat",
+        "month",
+    )
 
 
 def test_the_cli_prints_what_it_did(

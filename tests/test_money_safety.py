@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from seatbill.models import AuditLog
 from tests.billing_support import (
     APRIL_1,
     DAY,
@@ -14,6 +15,7 @@ from tests.billing_support import (
     billing,
     complete_checkout,
     invoices,
+    settle,
     start_checkout,
     stripe_subscription,
     subscribe,
@@ -255,3 +257,48 @@ async def test_a_failing_card_refuses_an_upgrade_that_removes_an_item(
     assert sorted((i.price.id, i.quantity) for i in after["items"].data) == sorted(
         (i.price.id, i.quantity) for i in before["items"].data
     )
+
+
+async def test_two_completed_checkouts_end_with_one_live_subscription_the_other_refunded(
+    api: Api, billing: Stack
+) -> None:
+    owner = api.person("owner")
+    workspace_id = await api.create_workspace(owner)
+    pro = await start_checkout(api, owner, workspace_id, "pro")
+    client = billing.gateway.client
+    first = await client.v1.checkout.sessions.retrieve_async(pro["sessionId"])
+    team_seat = (await billing.gateway.find_prices(["seatbill_team_seat_month"]))[
+        "seatbill_team_seat_month"
+    ]
+    # A second session opened in the same instant (another tab): Stripe lets both complete.
+    second = await client.v1.checkout.sessions.create_async(
+        params={
+            "mode": "subscription",
+            "customer": str(first.customer),
+            "client_reference_id": workspace_id,
+            "line_items": [{"price": team_seat.id, "quantity": 2}],
+            "metadata": {"workspace_id": workspace_id},
+            "subscription_data": {"metadata": {"workspace_id": workspace_id}},
+            "success_url": "https://app.example.com/done",
+        }
+    )
+    kept = await complete_checkout(billing, first.id)
+    duplicate = await complete_checkout(billing, second.id)
+    await settle(billing)
+
+    shown = await workspace_billing(api, owner, workspace_id)
+    assert shown["subscription"]["plan"] == {"id": "pro"}
+    assert shown["subscription"]["status"] == "ACTIVE"
+    assert (await stripe_subscription(billing, str(kept.subscription))).status == "active"
+    ended = await stripe_subscription(billing, str(duplicate.subscription))
+    assert ended.status == "canceled"
+    paid = (await invoices(billing, str(duplicate.subscription)))[0]
+    assert paid.amount_paid == 2 * 1000
+    payments = await client.v1.invoice_payments.list_async(params={"invoice": str(paid.id)})
+    intent = str(payments.data[0].payment.payment_intent)
+    refunds = await client.v1.refunds.list_async(params={"payment_intent": intent})
+    assert [(r.amount, r.status) for r in refunds.data] == [(2000, "succeeded")]
+    audit = await AuditLog.filter(
+        workspace_id=workspace_id, action="billing.duplicate_subscription_canceled"
+    ).all()
+    assert len(audit) == 1 and audit[0].after["refunded"] == 2000

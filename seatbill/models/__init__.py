@@ -1,6 +1,7 @@
 """Tortoise models. Every invariant that can live in the database lives there."""
 
 from seatbill.models.billing import (
+    ENDED_SUBSCRIPTION_STATUSES,
     AuditLog,
     EventOutcome,
     Invoice,
@@ -21,6 +22,7 @@ from seatbill.models.workspace import (
 )
 
 __all__ = [
+    "ENDED_SUBSCRIPTION_STATUSES",
     "AuditLog",
     "EventOutcome",
     "Invitation",

@@ -13,6 +13,10 @@ if TYPE_CHECKING:
     from seatbill.models.workspace import User, Workspace
 
 
+# Subscription statuses that are not (or no longer) billing anyone.
+ENDED_SUBSCRIPTION_STATUSES = ("canceled", "incomplete_expired")
+
+
 class ItemRole(StrEnum):
     BASE = "base"
     SEAT = "seat"
@@ -112,8 +116,12 @@ class Invoice(Model):
     hosted_invoice_url = fields.TextField(null=True)
     attempt_count = fields.IntField(default=0)
     billing_reason = fields.CharField(max_length=64, null=True)
+    # Stripe's invoice.period_start/end: on a renewal, the period that ENDED (usage period).
     period_start = fields.DatetimeField(null=True)
     period_end = fields.DatetimeField(null=True)
+    # The service period billed, from the non-proration subscription lines (what the API shows).
+    service_period_start = fields.DatetimeField(null=True)
+    service_period_end = fields.DatetimeField(null=True)
     stripe_created = fields.DatetimeField()
     snapshot_at = fields.BigIntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)

@@ -25,8 +25,9 @@ from seatbill.schema.billing_inputs import (
     UpdateSeatsInput,
 )
 from seatbill.schema.context import Context
+from seatbill.schema.enums import BillingInterval
 from seatbill.schema.payloads import attempt
-from seatbill.schema.types import BillingInterval, Workspace
+from seatbill.schema.types import Workspace
 from seatbill.services import billing
 from seatbill.services.billing import Billing, Preview
 from seatbill.services.errors import DomainError

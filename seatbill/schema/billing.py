@@ -19,8 +19,8 @@ from seatbill import models
 from seatbill.catalog import Catalog
 from seatbill.catalog import Plan as CatalogPlan
 from seatbill.schema.context import Context
+from seatbill.schema.enums import BillingInterval
 from seatbill.schema.plans import Plan
-from seatbill.schema.types import BillingInterval
 from seatbill.services import seats
 
 MAX_PAGE_SIZE = 100
@@ -108,8 +108,15 @@ class Invoice:
     created_at: datetime = strawberry.field(description="When Stripe created it.")
     hosted_invoice_url: str | None
     attempt_count: int = strawberry.field(description="Payment attempts so far.")
-    period_start: datetime | None
-    period_end: datetime | None
+    period_start: datetime | None = strawberry.field(
+        description=(
+            "Start of the service period the invoice bills (its subscription lines' period, "
+            "not prorations); null when its lines carry no period."
+        )
+    )
+    period_end: datetime | None = strawberry.field(
+        description="End of the service period the invoice bills."
+    )
 
     @classmethod
     def of(cls, row: models.Invoice) -> Invoice:
@@ -123,8 +130,8 @@ class Invoice:
             created_at=row.stripe_created,
             hosted_invoice_url=row.hosted_invoice_url,
             attempt_count=row.attempt_count,
-            period_start=row.period_start,
-            period_end=row.period_end,
+            period_start=row.service_period_start,
+            period_end=row.service_period_end,
         )
 
 

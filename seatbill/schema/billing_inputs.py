@@ -7,7 +7,8 @@ from datetime import datetime
 import strawberry
 
 from seatbill.schema.billing import Subscription
-from seatbill.schema.types import BillingInterval, UserError, Workspace
+from seatbill.schema.enums import BillingInterval
+from seatbill.schema.types import UserError, Workspace
 from seatbill.services.billing import Preview
 
 

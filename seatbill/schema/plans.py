@@ -8,7 +8,7 @@ import strawberry
 from graphql import GraphQLError
 
 from seatbill import catalog
-from seatbill.schema.types import BillingInterval
+from seatbill.schema.enums import BillingInterval
 
 MAX_QUOTE_SEATS = 1_000_000
 

@@ -4,27 +4,27 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import Enum
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
 
 from seatbill import models
+from seatbill.schema.billing import (
+    BillingState,
+    InvoiceConnection,
+    Subscription,
+    billing_state,
+    check_page_size,
+    invoice_page,
+    parse_invoice_cursor,
+    seat_limits,
+)
 from seatbill.schema.context import Context
+from seatbill.schema.enums import BillingInterval as BillingInterval  # re-exported
 from seatbill.services.errors import DomainError, ErrorCode
 from seatbill.services.workspaces import now
 
-if TYPE_CHECKING:
-    from seatbill.schema.billing import BillingState, InvoiceConnection, Subscription
-
 # The domain enums (Role, InvitationStatus, ErrorCode) are the GraphQL enums as they are.
-
-
-@strawberry.enum
-class BillingInterval(Enum):
-    MONTH = "month"
-    YEAR = "year"
 
 
 @strawberry.type
@@ -177,8 +177,6 @@ class Workspace:
 
     @strawberry.field
     async def seats(self, info: Info[Context, None]) -> SeatUsage:
-        from seatbill.schema.billing import seat_limits
-
         billable = await info.context.loaders.billable_seats.load(self._id)
         subscription = await info.context.loaders.current_subscription.load(self._id)
         purchased, limit, available = seat_limits(info.context.catalog, subscription, billable)
@@ -187,29 +185,19 @@ class Workspace:
     @strawberry.field(
         description="The live subscription, else the most recent one; null if never subscribed."
     )
-    async def subscription(
-        self, info: Info[Context, None]
-    ) -> Annotated[Subscription, strawberry.lazy("seatbill.schema.billing")] | None:
-        from seatbill.schema.billing import Subscription
-
+    async def subscription(self, info: Info[Context, None]) -> Subscription | None:
         row = await info.context.loaders.current_subscription.load(self._id)
         return Subscription.of(row) if row else None
 
     @strawberry.field(description="Billing standing; see the enum for the rule.")
-    async def billing_state(
-        self, info: Info[Context, None]
-    ) -> Annotated[BillingState, strawberry.lazy("seatbill.schema.billing")]:
-        from seatbill.schema.billing import billing_state
-
+    async def billing_state(self, info: Info[Context, None]) -> BillingState:
         row = await info.context.loaders.current_subscription.load(self._id)
         return billing_state(self._restricted_at is not None, row)
 
     @strawberry.field(description="Invoices, newest first. first: 1..100.")
     async def invoices(
         self, info: Info[Context, None], first: int = 20, after: str | None = None
-    ) -> Annotated[InvoiceConnection, strawberry.lazy("seatbill.schema.billing")]:
-        from seatbill.schema.billing import check_page_size, invoice_page, parse_invoice_cursor
-
+    ) -> InvoiceConnection:
         check_page_size(first)
         cursor = parse_invoice_cursor(after) if after else None
         rows = await info.context.loaders.invoices.load(self._id)

@@ -7,6 +7,12 @@ amount, tiers, currency or interval differ from the price holding the lookup key
 is created with ``transfer_lookup_key`` and the old one keeps billing existing subscriptions
 until they switch. Running it twice changes nothing the second time.
 
+Every price it creates carries metadata ``seatbill_plan``, ``seatbill_role`` and
+``seatbill_interval``: once the lookup key moved to a new price, that metadata is what still
+ties the old price (and the subscriptions on it) to its plan (``catalog.match_stripe_price``).
+A price that holds a catalog lookup key without that metadata (made in the Dashboard, or by an
+older Seatbill) gets it added with a price update, before it could ever be superseded.
+
 Prices the catalog names by id (``price = "price_..."``) are only checked, never created.
 """
 
@@ -80,9 +86,8 @@ def _price_params(ref: PriceRef, match: PriceMatch, product: str) -> PriceCreate
         "currency": ref.currency,
         "recurring": {"interval": match.interval.value},
         "metadata": {
-            "seatbill_plan": match.plan.key,
-            "seatbill_interval": match.interval.value,
-            # The role tells Stripe's portal (and the emulator's) which item is the seat count.
+            **match.metadata,
+            # Older name of seatbill_role, still read by the emulator's hosted portal page.
             "role": match.role,
         },
         "nickname": f"{match.plan.name} {match.role} ({match.interval.value}ly)",
@@ -145,8 +150,15 @@ async def sync_catalog(gateway: StripeGateway, catalog: Catalog) -> list[SyncAct
             actions.append(await _check_price_id(gateway, ref, interval))
             continue
         existing = current.get(ref.lookup_key)
+        tagged = None
+        if existing is not None:
+            # Tag it first: once replaced below, only its metadata still says what it bills.
+            tagged = await _tag_price(gateway, existing, match)
+            if tagged is not None:
+                actions.append(tagged)
         if existing is not None and not differences(ref, interval, existing):
-            actions.append(SyncAction("price", ref.lookup_key, "unchanged", existing.id))
+            if tagged is None:
+                actions.append(SyncAction("price", ref.lookup_key, "unchanged", existing.id))
             continue
         params = _price_params(ref, match, product_id(match.plan.key, match.role))
         if existing is not None:
@@ -168,6 +180,27 @@ async def sync_catalog(gateway: StripeGateway, catalog: Catalog) -> list[SyncAct
                 )
             )
     return actions
+
+
+def missing_metadata(price: stripe.Price, match: PriceMatch) -> dict[str, str]:
+    """The catalog metadata ``price`` lacks (or holds other values for)."""
+    have = price.metadata.to_dict() if price.metadata else {}
+    return {k: v for k, v in match.metadata.items() if have.get(k) != v}
+
+
+async def _tag_price(
+    gateway: StripeGateway, price: stripe.Price, match: PriceMatch
+) -> SyncAction | None:
+    """Add the catalog metadata to a price that lacks it; None when it already has it."""
+    wanted = missing_metadata(price, match)
+    if not wanted:
+        return None
+    key = intent_key("price-metadata", price.id, *sorted(wanted.items()))
+    await gateway.update_price(price.id, {"metadata": wanted}, idempotency_key=key)
+    shown = ", ".join(f"{k}={v}" for k, v in sorted(wanted.items()))
+    return SyncAction(
+        "price", str(price.lookup_key or price.id), "updated", f"{price.id} ({shown})"
+    )
 
 
 async def _check_price_id(gateway: StripeGateway, ref: PriceRef, interval: str) -> SyncAction:

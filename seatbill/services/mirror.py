@@ -29,8 +29,15 @@ import stripe
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from seatbill.catalog import Catalog, SeatMode, default_catalog_path, load_catalog
+from seatbill.catalog import (
+    Catalog,
+    SeatMode,
+    default_catalog_path,
+    load_catalog,
+    match_stripe_price,
+)
 from seatbill.models import (
+    ENDED_SUBSCRIPTION_STATUSES,
     AuditLog,
     Invoice,
     ItemRole,
@@ -39,7 +46,7 @@ from seatbill.models import (
     WebhookEvent,
     Workspace,
 )
-from seatbill.services import dunning
+from seatbill.services import dunning, seat_outbox
 from seatbill.services.stripe_gateway import GatewayError, StripeGateway
 
 log = logging.getLogger("seatbill.mirror")
@@ -48,7 +55,7 @@ StripeData = stripe.StripeObject | Mapping[str, Any]
 T = TypeVar("T")
 
 # Subscription statuses that are not (or no longer) billing anyone.
-ENDED_STATUSES = ("canceled", "incomplete_expired")
+ENDED_STATUSES = ENDED_SUBSCRIPTION_STATUSES
 
 _SUBSCRIPTION_FIELDS = (
     "status",
@@ -80,6 +87,8 @@ _INVOICE_FIELDS = (
     "billing_reason",
     "period_start",
     "period_end",
+    "service_period_start",
+    "service_period_end",
     "subscription_stripe_id",
 )
 
@@ -260,6 +269,12 @@ async def fetch_or_none(call: Awaitable[T]) -> T | None:
         raise
 
 
+def _need(gateway: StripeGateway | None) -> StripeGateway:
+    if gateway is None:
+        raise ValueError("re-fetching a Stripe object needs a gateway")
+    return gateway
+
+
 async def _unsure(
     stripe_id: str, row: Subscription | Invoice | None, observed_at: int, event_id: str | None
 ) -> bool:
@@ -289,7 +304,12 @@ def _items(sub: Mapping[str, Any], catalog: Catalog) -> list[dict[str, Any]]:
         price_id = object_id(price) or ""
         lookup_key = price.get("lookup_key") if isinstance(price, Mapping) else None
         recurring = price.get("recurring") if isinstance(price, Mapping) else None
-        match = catalog.match_price(price_id=price_id, lookup_key=lookup_key)
+        # By id, lookup key, then catalog sync's metadata: a superseded price keeps its plan.
+        match = (
+            match_stripe_price(catalog, price)
+            if isinstance(price, Mapping)
+            else catalog.match_price(price_id=price_id)
+        )
         out.append(
             {
                 "stripe_id": str(item["id"]),
@@ -370,6 +390,7 @@ async def sync_subscription(
     gateway: StripeGateway | None = None,
     dunning_max_attempts: int = 3,
     fresh: bool | None = None,
+    notification: bool = False,
 ) -> Subscription | None:
     """Mirror one Stripe subscription (and its items) into the database; returns the row, or
     None when no workspace claims it (nothing is written then).
@@ -381,11 +402,16 @@ async def sync_subscription(
     - right after your own Stripe API call: ``observed_at=0`` (or any time) and no
       ``event_id``. The object is then *fresh*, the current state: it is applied as it is and
       the stored snapshot time only moves forward, so later webhooks still apply.
+    - ``notification=True``: the snapshot is not to be read (an event rendered in another API
+      version than the SDK's, whose shape differs: the billing period is not on the items
+      before 2025). It only says the object changed: unless it is older than the stored one,
+      the object is re-fetched through ``gateway`` (required) and that is applied; nothing
+      is written when Stripe no longer has it.
 
     The workspace is the row's own, else ``workspace_id``, else ``metadata.workspace_id``,
     else the workspace whose ``stripe_customer_id`` is the subscription's customer. Plan,
-    interval and roles come from ``catalog.match_price`` (the bundled catalog when None); the
-    seat quantity is the seat item's. A schedule expanded on the object (the gateway's
+    interval and roles come from ``match_stripe_price`` (id, lookup key, then price metadata;
+    the bundled catalog when None); the seat quantity is the seat item's. A schedule expanded on the object (the gateway's
     ``retrieve_subscription`` expands it) sets the pending seat change; a schedule id alone is
     fetched through ``gateway`` when it is new. Runs in its own transaction (a savepoint inside
     the caller's) and writes an audit row when anything changed.
@@ -400,6 +426,7 @@ async def sync_subscription(
             gateway=gateway,
             dunning_max_attempts=dunning_max_attempts,
             is_fresh=event_id is None if fresh is None else fresh,
+            notification=notification,
         )
     )
 
@@ -414,6 +441,7 @@ async def _sync_subscription(
     gateway: StripeGateway | None,
     dunning_max_attempts: int,
     is_fresh: bool,
+    notification: bool,
 ) -> Subscription | None:
     stripe_id = str(sub["id"])
     async with in_transaction():
@@ -421,10 +449,14 @@ async def _sync_subscription(
         if not is_fresh:
             if row is not None and observed_at < row.snapshot_at:
                 return row
-            if gateway is not None and await _unsure(stripe_id, row, observed_at, event_id):
-                current = await fetch_or_none(gateway.retrieve_subscription(stripe_id))
+            if notification or (
+                gateway is not None and await _unsure(stripe_id, row, observed_at, event_id)
+            ):
+                current = await fetch_or_none(_need(gateway).retrieve_subscription(stripe_id))
                 if current is not None:
                     sub, is_fresh = plain(current), True
+                elif notification:
+                    return row  # gone from Stripe: keep what we had, never read the event
         workspace = await _subscription_workspace(sub, row, workspace_id)
         if workspace is None:
             return None
@@ -480,9 +512,7 @@ async def _sync_subscription(
         await _replace_items(row, items)
         if before is None and _auto_seats(catalog, row.plan_key):
             # Members may have joined or left since checkout: seat sync counts them again.
-            from seatbill.services import seat_sync  # (seat_sync imports this module)
-
-            await seat_sync.enqueue(workspace.id, seat_sync.SUBSCRIPTION_LINKED)
+            await seat_outbox.enqueue(workspace.id, seat_outbox.SUBSCRIPTION_LINKED)
         after = _fields(row, _SUBSCRIPTION_FIELDS)
         if before != after:
             await audit(
@@ -602,6 +632,82 @@ async def _invoice_workspace(inv: Mapping[str, Any], row: Invoice | None) -> uui
     return found.id if found else None
 
 
+def _is_proration(line: Mapping[str, Any]) -> bool:
+    parent = line.get("parent")
+    if isinstance(parent, Mapping):
+        for key in ("subscription_item_details", "invoice_item_details"):
+            details = parent.get(key)
+            if isinstance(details, Mapping) and details.get("proration"):
+                return True
+    return bool(line.get("proration"))  # before 2025: on the line itself
+
+
+def _is_subscription_line(line: Mapping[str, Any]) -> bool:
+    """A line billing a subscription item for its period (not an invoice item)."""
+    parent = line.get("parent")
+    if isinstance(parent, Mapping) and parent.get("type"):
+        return parent.get("type") == "subscription_item_details"
+    return line.get("type") == "subscription"  # before 2025
+
+
+def service_period(lines: Sequence[Mapping[str, Any]]) -> tuple[int | None, int | None]:
+    """The service period an invoice bills: from the earliest start to the latest end of its
+    subscription lines that are not prorations (a renewal invoice's own ``period_start`` and
+    ``period_end`` are the period that ENDED, not the one billed). An invoice of prorations
+    only (a mid-period change invoiced at once) bills the span of its lines' periods; an
+    invoice without line periods has none (None, None)."""
+    with_period = [line for line in lines if isinstance(line.get("period"), Mapping)]
+    billed = [
+        line for line in with_period if _is_subscription_line(line) and not _is_proration(line)
+    ] or with_period
+    starts = [int(line["period"]["start"]) for line in billed if line["period"].get("start")]
+    ends = [int(line["period"]["end"]) for line in billed if line["period"].get("end")]
+    return (min(starts) if starts else None, max(ends) if ends else None)
+
+
+async def _invoice_lines(
+    inv: Mapping[str, Any], gateway: StripeGateway | None
+) -> list[Mapping[str, Any]]:
+    """All of the invoice's lines: the embedded list, and the rest through the invoice lines
+    endpoint when Stripe truncated it (``has_more``)."""
+    embedded = inv.get("lines") if isinstance(inv.get("lines"), Mapping) else {}
+    lines: list[Mapping[str, Any]] = list((embedded or {}).get("data") or [])
+    if (embedded or {}).get("has_more") and gateway is not None and inv.get("id"):
+        lines = [plain(line) for line in await gateway.list_invoice_lines(str(inv["id"]))]
+    return lines
+
+
+async def _deleted_invoice(stripe_id: str) -> bool:
+    return await WebhookEvent.filter(object_id=stripe_id, type="invoice.deleted").exists()
+
+
+async def remove_invoice(
+    stripe_id: str, *, event_id: str | None, dunning_max_attempts: int = 3
+) -> Invoice | None:
+    """A draft invoice was deleted in Stripe (``invoice.deleted``): drop it from the mirror.
+    Returns the removed row (None when none was stored). Later (older) events about it are
+    ignored, since the recorded ``invoice.deleted`` event marks it gone."""
+    async with in_transaction():
+        row = await Invoice.filter(stripe_id=stripe_id).select_for_update().first()
+        if row is None:
+            return None
+        before = _fields(row, _INVOICE_FIELDS)
+        await row.delete()
+        if row.workspace_id is not None:
+            workspace_id = uuid.UUID(str(row.workspace_id))
+            await audit(
+                "invoice.deleted",
+                workspace_id=workspace_id,
+                event_id=event_id,
+                before=before,
+                after=None,
+            )
+            await dunning.refresh_restriction(
+                workspace_id, max_attempts=dunning_max_attempts, event_id=event_id
+            )
+        return row
+
+
 async def sync_invoice(
     stripe_invoice: StripeData,
     *,
@@ -610,10 +716,17 @@ async def sync_invoice(
     gateway: StripeGateway | None = None,
     dunning_max_attempts: int = 3,
     fresh: bool | None = None,
-) -> Invoice:
-    """Mirror one Stripe invoice (same ordering rule as :func:`sync_subscription`) and
-    re-evaluate its workspace's dunning state. An invoice whose workspace is not known yet is
-    still stored (``workspace`` null) and claimed when its customer or subscription is linked.
+    notification: bool = False,
+) -> Invoice | None:
+    """Mirror one Stripe invoice (same ordering rule, and ``notification``, as
+    :func:`sync_subscription`) and re-evaluate its workspace's dunning state. An invoice whose
+    workspace is not known yet is still stored (``workspace`` null) and claimed when its
+    customer or subscription is linked. None when nothing is stored: a deleted draft
+    (``invoice.deleted`` already received), or a notification about an invoice Stripe no
+    longer has.
+
+    The service period shown for it comes from its lines (:func:`service_period`); when
+    Stripe's embedded list is truncated (``has_more``) the rest is read through ``gateway``.
     """
     return await _again_on_conflict(
         lambda: _sync_invoice(
@@ -623,6 +736,7 @@ async def sync_invoice(
             gateway=gateway,
             dunning_max_attempts=dunning_max_attempts,
             is_fresh=event_id is None if fresh is None else fresh,
+            notification=notification,
         )
     )
 
@@ -635,17 +749,25 @@ async def _sync_invoice(
     gateway: StripeGateway | None,
     dunning_max_attempts: int,
     is_fresh: bool,
-) -> Invoice:
+    notification: bool,
+) -> Invoice | None:
     stripe_id = str(inv["id"])
     async with in_transaction():
         row = await Invoice.filter(stripe_id=stripe_id).select_for_update().first()
+        if row is None and await _deleted_invoice(stripe_id):
+            return None  # a deleted draft: an older event must not bring it back
         if not is_fresh:
             if row is not None and observed_at < row.snapshot_at:
                 return row
-            if gateway is not None and await _unsure(stripe_id, row, observed_at, event_id):
-                current = await fetch_or_none(gateway.retrieve_invoice(stripe_id))
+            if notification or (
+                gateway is not None and await _unsure(stripe_id, row, observed_at, event_id)
+            ):
+                current = await fetch_or_none(_need(gateway).retrieve_invoice(stripe_id))
                 if current is not None:
                     inv = plain(current)
+                elif notification:
+                    return row
+        period_start, period_end = service_period(await _invoice_lines(inv, gateway))
         workspace_id = await _invoice_workspace(inv, row)
         values: dict[str, Any] = {
             "workspace_id": workspace_id,
@@ -663,6 +785,8 @@ async def _sync_invoice(
             "billing_reason": inv.get("billing_reason"),
             "period_start": timestamp(inv.get("period_start")),
             "period_end": timestamp(inv.get("period_end")),
+            "service_period_start": timestamp(period_start),
+            "service_period_end": timestamp(period_end),
             "stripe_created": timestamp(inv.get("created")) or datetime.now(UTC),
         }
         before = _fields(row, _INVOICE_FIELDS) if row is not None else None

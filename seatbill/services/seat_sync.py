@@ -35,14 +35,33 @@ from seatbill.models import (
     Workspace,
 )
 from seatbill.services import mirror, seats
+from seatbill.services.seat_outbox import (
+    MEMBER_JOINED,
+    MEMBER_LEFT,
+    MEMBER_REMOVED,
+    SUBSCRIPTION_LINKED,
+    enqueue,
+)
 from seatbill.services.stripe_gateway import GatewayError, StripeGateway
 
 log = logging.getLogger("seatbill.seat_sync")
 
-MEMBER_JOINED = "member_joined"
-MEMBER_REMOVED = "member_removed"
-MEMBER_LEFT = "member_left"
-SUBSCRIPTION_LINKED = "subscription_linked"  # a new subscription: members may differ from it
+# The outbox's writing side lives in seat_outbox (the mirror writes it too); callers may keep
+# using these names from here.
+__all__ = [
+    "MEMBER_JOINED",
+    "MEMBER_LEFT",
+    "MEMBER_REMOVED",
+    "SUBSCRIPTION_LINKED",
+    "Backoff",
+    "Outcome",
+    "Result",
+    "SeatSyncConfig",
+    "SeatSyncWorker",
+    "enqueue",
+    "running_workers",
+    "wake",
+]
 
 # pg_try_advisory_xact_lock(namespace, key): one worker at a time per workspace.
 ADVISORY_LOCK_NAMESPACE = 0x5EA7
@@ -98,18 +117,6 @@ def wake() -> None:
 
 def running_workers() -> list[SeatSyncWorker]:
     return list(_running)
-
-
-async def enqueue(workspace_id: uuid.UUID, reason: str) -> None:
-    """Record that the workspace's billable members changed. Call it inside the transaction
-    that changed them, and :func:`wake` after it commits."""
-    stamp = now()
-    await SeatOutbox.create(workspace_id=workspace_id, reason=reason, next_attempt_at=stamp)
-    await (
-        Subscription.filter(workspace_id=workspace_id, status__not_in=mirror.ENDED_STATUSES)
-        .exclude(seat_sync_state=SeatSyncState.PENDING)
-        .update(seat_sync_state=SeatSyncState.PENDING)
-    )
 
 
 class Result(StrEnum):

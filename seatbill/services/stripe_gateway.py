@@ -11,17 +11,30 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Awaitable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 import stripe
 from stripe.params import (
     CustomerCreateParams,
     InvoiceCreatePreviewParams,
+    InvoiceLineItemListParams,
     PriceCreateParams,
+    PriceUpdateParams,
     ProductCreateParams,
     ProductUpdateParams,
     SubscriptionScheduleUpdateParams,
     SubscriptionUpdateParams,
+    WebhookEndpointCreateParams,
+    WebhookEndpointListParams,
+    WebhookEndpointUpdateParams,
+)
+from stripe.params.billing_portal import (
+    ConfigurationCreateParams,
+    ConfigurationListParams,
+    ConfigurationUpdateParams,
+)
+from stripe.params.billing_portal import (
+    SessionCreateParams as PortalSessionCreateParams,
 )
 from stripe.params.checkout import SessionCreateParams
 
@@ -32,6 +45,10 @@ log = logging.getLogger("seatbill.stripe")
 T = TypeVar("T")
 
 SUBSCRIPTION_EXPAND = ["items.data.price", "schedule"]
+
+# The customer-portal configuration `seatbill stripe setup` creates carries this metadata;
+# portal sessions use it (no quantity changes: seats follow Seatbill's rules).
+PORTAL_CONFIGURATION_METADATA = ("seatbill", "customer_portal")
 
 
 class GatewayError(Exception):
@@ -67,6 +84,17 @@ def intent_key(kind: str, *parts: object) -> str:
         return key
     digest = hashlib.sha256("\x1f".join(shown).encode()).hexdigest()[:40]
     return f"seatbill:{kind}:{digest}"
+
+
+def fingerprint(value: Any) -> str:
+    """A short stable digest of request parameters, for idempotency keys."""
+    return hashlib.sha256(repr(value).encode()).hexdigest()[:16]
+
+
+def is_seatbill_portal_configuration(config: stripe.billing_portal.Configuration) -> bool:
+    key, value = PORTAL_CONFIGURATION_METADATA
+    metadata = config.metadata.to_dict() if config.metadata else {}
+    return metadata.get(key) == value
 
 
 def _translate(exc: stripe.StripeError) -> GatewayError:
@@ -110,6 +138,7 @@ class StripeGateway:
         max_network_retries: int = 2,
     ) -> None:
         self.api_base = api_base
+        self._portal_configuration: str | None = None
         self.client = stripe.StripeClient(
             secret_key,
             base_addresses={"api": api_base} if api_base else {},
@@ -147,20 +176,19 @@ class StripeGateway:
     async def retrieve_invoice(self, invoice_id: str) -> stripe.Invoice:
         return await self._call(self.client.v1.invoices.retrieve_async(invoice_id))
 
-    async def invoice_lines(self, invoice: stripe.Invoice) -> list[stripe.InvoiceLineItem]:
-        """Every line of an invoice or a preview: Stripe embeds only the first page
-        (``has_more``); the rest comes from the invoice's line items list."""
-        lines = list(invoice.lines.data)
-        more = bool(invoice.lines.has_more)
-        while more and lines:
+    async def list_invoice_lines(self, invoice_id: str) -> list[stripe.InvoiceLineItem]:
+        """Every line of an invoice (``GET /v1/invoices/{id}/lines``, page after page): an
+        invoice embeds only its first lines."""
+        lines: list[stripe.InvoiceLineItem] = []
+        params: InvoiceLineItemListParams = {"limit": 100}
+        while True:
             page = await self._call(
-                self.client.v1.invoices.line_items.list_async(
-                    str(invoice.id), params={"limit": 100, "starting_after": str(lines[-1].id)}
-                )
+                self.client.v1.invoices.line_items.list_async(invoice_id, params=params)
             )
             lines.extend(page.data)
-            more = bool(page.has_more) and bool(page.data)
-        return lines
+            if not page.has_more or not page.data:
+                return lines
+            params = {"limit": 100, "starting_after": str(page.data[-1].id)}
 
     async def retrieve_subscription_schedule(self, schedule_id: str) -> stripe.SubscriptionSchedule:
         return await self._call(self.client.v1.subscription_schedules.retrieve_async(schedule_id))
@@ -321,13 +349,72 @@ class StripeGateway:
     async def create_portal_session(
         self, customer_id: str, return_url: str, *, idempotency_key: str
     ) -> str:
+        """A customer portal session, with Seatbill's portal configuration when `seatbill
+        stripe setup` made one (else Stripe's default configuration)."""
+        params: PortalSessionCreateParams = {"customer": customer_id, "return_url": return_url}
+        configuration = await self.portal_configuration_id()
+        if configuration:
+            params["configuration"] = configuration
         session = await self._call(
             self.client.v1.billing_portal.sessions.create_async(
-                params={"customer": customer_id, "return_url": return_url},
-                options={"idempotency_key": idempotency_key},
+                params=params, options={"idempotency_key": idempotency_key}
             )
         )
         return str(session.url)
+
+    async def portal_configuration_id(self) -> str | None:
+        """The active portal configuration marked as Seatbill's (found by its metadata, then
+        remembered by this gateway), or None when there is none."""
+        if self._portal_configuration is None:
+            found = next(
+                (
+                    config
+                    for config in await self.list_portal_configurations(active=True)
+                    if is_seatbill_portal_configuration(config)
+                ),
+                None,
+            )
+            self._portal_configuration = found.id if found else None
+        return self._portal_configuration
+
+    async def list_portal_configurations(
+        self, *, active: bool | None = None
+    ) -> list[stripe.billing_portal.Configuration]:
+        found: list[stripe.billing_portal.Configuration] = []
+        params: ConfigurationListParams = {"limit": 100}
+        if active is not None:
+            params["active"] = active
+        while True:
+            page = await self._call(
+                self.client.v1.billing_portal.configurations.list_async(params=params)
+            )
+            found.extend(page.data)
+            if not page.has_more or not page.data:
+                return found
+            params["starting_after"] = page.data[-1].id
+
+    async def create_portal_configuration(
+        self, params: ConfigurationCreateParams
+    ) -> stripe.billing_portal.Configuration:
+        key = intent_key("portal-configuration", fingerprint(params))
+        created = await self._call(
+            self.client.v1.billing_portal.configurations.create_async(
+                params=params, options={"idempotency_key": key}
+            )
+        )
+        self._portal_configuration = None
+        return created
+
+    async def update_portal_configuration(
+        self, configuration_id: str, params: ConfigurationUpdateParams, *, idempotency_key: str
+    ) -> stripe.billing_portal.Configuration:
+        updated = await self._call(
+            self.client.v1.billing_portal.configurations.update_async(
+                configuration_id, params=params, options={"idempotency_key": idempotency_key}
+            )
+        )
+        self._portal_configuration = None
+        return updated
 
     async def update_subscription(
         self, subscription_id: str, params: SubscriptionUpdateParams, *, idempotency_key: str
@@ -427,12 +514,56 @@ class StripeGateway:
             )
         )
 
-    async def create_webhook_endpoint(self, url: str) -> stripe.WebhookEndpoint:
-        """An endpoint for every event; its ``secret`` signs the deliveries."""
+    async def update_price(
+        self, price_id: str, params: PriceUpdateParams, *, idempotency_key: str
+    ) -> stripe.Price:
+        return await self._call(
+            self.client.v1.prices.update_async(
+                price_id, params=params, options={"idempotency_key": idempotency_key}
+            )
+        )
+
+    async def create_webhook_endpoint(
+        self,
+        url: str,
+        *,
+        enabled_events: Sequence[str] | None = None,
+        api_version: str | None = None,
+    ) -> stripe.WebhookEndpoint:
+        """An endpoint (for every event unless ``enabled_events``; in the account's API version
+        unless ``api_version``); its ``secret``, only in this answer, signs the deliveries."""
+        params: WebhookEndpointCreateParams = {
+            "url": url,
+            "enabled_events": cast(Any, list(enabled_events or ["*"])),
+        }
+        parts: list[object] = [url]
+        if enabled_events is not None or api_version is not None:
+            parts += [api_version or "account", fingerprint(sorted(enabled_events or ["*"]))]
+        if api_version is not None:
+            params["api_version"] = cast(Any, api_version)
         return await self._call(
             self.client.v1.webhook_endpoints.create_async(
-                params={"url": url, "enabled_events": ["*"]},
-                options={"idempotency_key": intent_key("webhook-endpoint", url)},
+                params=params,
+                options={"idempotency_key": intent_key("webhook-endpoint", *parts)},
+            )
+        )
+
+    async def list_webhook_endpoints(self) -> list[stripe.WebhookEndpoint]:
+        found: list[stripe.WebhookEndpoint] = []
+        params: WebhookEndpointListParams = {"limit": 100}
+        while True:
+            page = await self._call(self.client.v1.webhook_endpoints.list_async(params=params))
+            found.extend(page.data)
+            if not page.has_more or not page.data:
+                return found
+            params["starting_after"] = page.data[-1].id
+
+    async def update_webhook_endpoint(
+        self, endpoint_id: str, params: WebhookEndpointUpdateParams, *, idempotency_key: str
+    ) -> stripe.WebhookEndpoint:
+        return await self._call(
+            self.client.v1.webhook_endpoints.update_async(
+                endpoint_id, params=params, options={"idempotency_key": idempotency_key}
             )
         )
 

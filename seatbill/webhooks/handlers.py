@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import stripe
+
 from seatbill.catalog import Catalog
 from seatbill.config import Settings
 from seatbill.models import EventOutcome, Subscription
@@ -36,6 +38,13 @@ class Delivery:
         return int(self.event["created"])
 
     @property
+    def foreign_version(self) -> bool:
+        """Stripe rendered the event in another API version than the SDK's pinned one (the
+        endpoint's version): its object has another shape, so it is only a notification that
+        the object changed and the object is re-fetched (in the SDK's version) instead."""
+        return self.event.get("api_version") != stripe.api_version
+
+    @property
     def object(self) -> dict[str, Any]:
         found: dict[str, Any] = dict(self.event["data"]["object"])
         return found
@@ -57,6 +66,9 @@ Handler = Callable[[Delivery], Awaitable[EventOutcome]]
 async def _sync_subscription(
     delivery: Delivery, stripe_sub: Any, *, fresh: bool, workspace_id: Any = None
 ) -> Subscription | None:
+    notification = not fresh and delivery.foreign_version
+    if notification:
+        delivery.require_gateway()
     return await mirror.sync_subscription(
         stripe_sub,
         observed_at=delivery.created,
@@ -66,6 +78,7 @@ async def _sync_subscription(
         gateway=delivery.gateway,
         dunning_max_attempts=delivery.settings.dunning_max_attempts,
         fresh=fresh,
+        notification=notification,
     )
 
 
@@ -146,6 +159,8 @@ async def subscription_schedule_changed(delivery: Delivery) -> EventOutcome:
 
 
 async def invoice_changed(delivery: Delivery) -> EventOutcome:
+    if delivery.foreign_version:
+        delivery.require_gateway()
     row = await mirror.sync_invoice(
         delivery.object,
         observed_at=delivery.created,
@@ -153,8 +168,25 @@ async def invoice_changed(delivery: Delivery) -> EventOutcome:
         gateway=delivery.gateway,
         dunning_max_attempts=delivery.settings.dunning_max_attempts,
         fresh=False,
+        notification=delivery.foreign_version,
     )
+    if row is None:
+        return EventOutcome.IGNORED
     return EventOutcome.PROCESSED if row.workspace_id is not None else EventOutcome.UNLINKED
+
+
+async def invoice_deleted(delivery: Delivery) -> EventOutcome:
+    """A draft invoice was deleted: it leaves the mirror (and never comes back from an older
+    event about it)."""
+    invoice_id = delivery.object_id
+    if invoice_id is None:
+        return EventOutcome.IGNORED
+    row = await mirror.remove_invoice(
+        invoice_id,
+        event_id=delivery.id,
+        dunning_max_attempts=delivery.settings.dunning_max_attempts,
+    )
+    return EventOutcome.PROCESSED if row is not None else EventOutcome.UNLINKED
 
 
 async def invoice_payment_settled(delivery: Delivery) -> EventOutcome:
@@ -197,7 +229,13 @@ HANDLERS: dict[str, Handler] = {
     "invoice.updated": invoice_changed,
     "invoice.voided": invoice_changed,
     "invoice.marked_uncollectible": invoice_changed,
+    "invoice.deleted": invoice_deleted,
     "invoice.paid": invoice_payment_settled,
     "invoice.payment_failed": invoice_payment_settled,
     "customer.deleted": customer_deleted,
 }
+
+
+def handled_events() -> list[str]:
+    """The event types Seatbill handles, sorted: what its Stripe webhook endpoint enables."""
+    return sorted(HANDLERS)

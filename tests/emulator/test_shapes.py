@@ -156,9 +156,24 @@ async def everything(client: stripe.StripeClient) -> list[Any]:
         await client.v1.subscription_schedules.create_async(params={"from_subscription": sub.id})
     )
     keep(await client.v1.subscription_schedules.release_async(sched.id))
+    config = keep(
+        await client.v1.billing_portal.configurations.create_async(
+            params={
+                "features": {
+                    "invoice_history": {"enabled": True},
+                    "subscription_cancel": {"enabled": True, "mode": "at_period_end"},
+                },
+                "metadata": {"k": "v"},
+            }
+        )
+    )
     keep(
         await client.v1.billing_portal.sessions.create_async(
-            params={"customer": customer.id, "return_url": "https://example.com"}
+            params={
+                "customer": customer.id,
+                "return_url": "https://example.com",
+                "configuration": config.id,
+            }
         )
     )
     await advance(client, clock.id, APRIL_1 + 31 * DAY)
@@ -220,6 +235,7 @@ async def test_every_field_is_in_the_fixture(
         "webhook_endpoint",
         "test_helpers.test_clock",
         "billing_portal.session",
+        "billing_portal.configuration",
     }
 
 

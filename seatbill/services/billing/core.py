@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 import stripe
 from stripe.params import SubscriptionUpdateParams
 
-from seatbill.catalog import Catalog, Interval, Plan, PlanPrice, PriceRef
+from seatbill.catalog import Catalog, Interval, Plan, PlanPrice, PriceRef, match_stripe_price
 from seatbill.config import Settings
 from seatbill.models import AuditLog, Role, Subscription, User, Workspace
 from seatbill.services import mirror
@@ -114,15 +114,10 @@ def id_of(value: Any) -> str | None:
 
 
 def _role_of(catalog: Catalog, price: stripe.Price) -> tuple[Plan | None, str | None]:
-    """The catalog plan and role of a Stripe price: by id or lookup key, else by the metadata
-    catalog sync puts on its prices (a price replaced by a new amount keeps billing)."""
-    match = catalog.match_price(price_id=price.id, lookup_key=price.lookup_key)
-    if match is not None:
-        return match.plan, match.role
-    metadata = price.metadata.to_dict() if price.metadata else {}
-    plan = catalog.get(str(metadata.get("seatbill_plan", "")))
-    role = metadata.get("role")
-    return (plan, str(role)) if plan is not None and role in ("base", "seat") else (None, None)
+    """The catalog plan and role of a Stripe price, through the one matcher (a superseded
+    price keeps its plan)."""
+    match = match_stripe_price(catalog, price)
+    return (match.plan, match.role) if match is not None else (None, None)
 
 
 def read_subscription(catalog: Catalog, sub: stripe.Subscription) -> LiveSubscription:

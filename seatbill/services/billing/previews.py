@@ -22,7 +22,7 @@ from seatbill.services.billing.core import (
 from seatbill.services.billing.plan_changes import plan_change, plan_items
 from seatbill.services.billing.seat_changes import Timing, seat_change, seat_items
 from seatbill.services.errors import DomainError, ErrorCode
-from seatbill.services.stripe_gateway import intent_key
+from seatbill.services.stripe_gateway import StripeGateway, intent_key
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ async def _preview(
         )
         due_now = int(immediate.amount_due)
         currency = str(immediate.currency)
-        lines = _lines(await gateway.invoice_lines(immediate))
+        lines = _lines(await _all_lines(gateway, immediate))
     prorate = timing == "next_invoice"
     if ending:
         return Preview(
@@ -141,7 +141,7 @@ async def _preview(
     next_total = int(upcoming.total)
     if prorate:
         lines = tuple(
-            line for line in _lines(await gateway.invoice_lines(upcoming)) if line.proration
+            line for line in _lines(await _all_lines(gateway, upcoming)) if line.proration
         )
     elif new_period:
         # Another interval starts a new period now: the invoice made at once bills it, and
@@ -156,6 +156,15 @@ async def _preview(
         effective_at=datetime.fromtimestamp(effective, UTC),
         proration_date=datetime.fromtimestamp(now, UTC),
     )
+
+
+async def _all_lines(
+    gateway: StripeGateway, invoice: stripe.Invoice
+) -> list[stripe.InvoiceLineItem]:
+    """Stripe embeds only the first lines (``has_more``); a preview's pages by its id too."""
+    if not invoice.lines.has_more:
+        return list(invoice.lines.data)
+    return await gateway.list_invoice_lines(str(invoice.id))
 
 
 def _lines(lines: list[stripe.InvoiceLineItem]) -> tuple[PreviewLine, ...]:
