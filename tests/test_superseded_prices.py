@@ -132,3 +132,32 @@ async def test_team_keeps_its_plan_and_seat_limit_after_the_seat_price_is_replac
     assert (await Subscription.get(stripe_id=paid.subscription)).plan_key == "team"
     # A licensed plan: members never change what Stripe bills.
     assert await seat_sync_updates(client, paid.subscription) == 0
+
+
+async def test_switching_to_the_same_plan_moves_a_superseded_price_to_the_current_one(
+    api: Api, stack: Stack, restore_catalog: None
+) -> None:
+    client = stack.gateway.client
+    owner = api.person("owner")
+    ws = await api.create_workspace(owner, "Moving Team Co")
+    paid = await subscribe(api, stack, owner, ws, "team", 2)
+    old_seat = await price_of(client, "seatbill_team_seat_month")
+
+    def raise_team_seats(plans: dict[str, Any]) -> None:
+        plans["team"]["month"]["seat"]["unit_amount"] = 1100
+
+    await sync_catalog(stack.gateway, edited_catalog(raise_team_seats))
+    new_seat = await price_of(client, "seatbill_team_seat_month")
+    assert await seat_item(client, paid.subscription, old_seat.id) == 2
+
+    moved = await api.mutate(
+        "switchPlan", {"workspaceId": ws, "planId": "team", "interval": "MONTH"}, owner, PLAN
+    )
+
+    assert moved["userErrors"] == [], moved
+    assert moved["subscription"]["plan"] == {"id": "team"} and moved["subscription"]["seats"] == 2
+    assert await seat_item(client, paid.subscription, new_seat.id) == 2
+    again = await api.mutate(
+        "switchPlan", {"workspaceId": ws, "planId": "team", "interval": "MONTH"}, owner, PLAN
+    )
+    assert again["userErrors"] == []  # already on the current price: nothing to change
