@@ -134,16 +134,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_catalog_sync(args: argparse.Namespace) -> int:
-    from seatbill.services.catalog_sync import sync_catalog
-    from seatbill.services.stripe_gateway import GatewayError
-
+def _settings_with_stripe() -> Settings | None:
+    """Settings for a command that talks to Stripe (a key, or a running emulator's URL);
+    None, said on stderr, without either."""
     settings = _settings()
     if settings.stripe_secret_key is None and settings.stripe_api_base is None:
         print(
             "seatbill: set STRIPE_SECRET_KEY (Stripe), or STRIPE_API_BASE (a running emulator)",
             file=sys.stderr,
         )
+        return None
+    return settings
+
+
+def cmd_catalog_sync(args: argparse.Namespace) -> int:
+    from seatbill.services.catalog_sync import sync_catalog
+    from seatbill.services.stripe_gateway import GatewayError
+
+    settings = _settings_with_stripe()
+    if settings is None:
         return 2
     catalog = _catalog(settings)
     try:
@@ -163,12 +172,8 @@ def cmd_stripe_setup(args: argparse.Namespace) -> int:
     from seatbill.services.stripe_setup import setup_stripe
     from seatbill.webhooks.handlers import handled_events
 
-    settings = _settings()
-    if settings.stripe_secret_key is None and settings.stripe_api_base is None:
-        print(
-            "seatbill: set STRIPE_SECRET_KEY (Stripe), or STRIPE_API_BASE (a running emulator)",
-            file=sys.stderr,
-        )
+    settings = _settings_with_stripe()
+    if settings is None:
         return 2
     try:
         report = asyncio.run(
