@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from stripe_emulator import objects, payment_methods
+from stripe_emulator import objects, payment_methods, payments
 from stripe_emulator.events import emit, emit_update
 from stripe_emulator.money import amount_for, format_amount, prorate
 from stripe_emulator.periods import DAY, add_intervals, fmt_date
@@ -711,6 +711,7 @@ def attempt(
     """Charge the invoice (``pm_id``, else the subscription's or customer's default card);
     emit paid / payment_failed. The failure is kept for the caller in ``_outcome``."""
     cust = state.objects[inv["customer"]]
+    payer: str | None = None
     if int(inv["amount_due"]) == 0:
         result = payment_methods.PAID
     else:
@@ -722,6 +723,8 @@ def attempt(
         inv["attempted"] = True
     inv["_outcome"] = result
     if result.ok:
+        if int(inv["amount_due"]) > 0:
+            payments.record_invoice_payment(state, inv, payer, now)
         inv["status"] = "paid"
         inv["amount_paid"] = inv["amount_due"]
         inv["amount_remaining"] = 0

@@ -63,6 +63,8 @@ PARAMS: dict[tuple[str, str], object] = {
     ): p.CustomerPaymentMethodRetrieveParams,
     ("GET", "/v1/events"): p.EventListParams,
     ("GET", "/v1/events/{id}"): p.EventRetrieveParams,
+    ("GET", "/v1/invoice_payments"): p.InvoicePaymentListParams,
+    ("GET", "/v1/invoice_payments/{id}"): p.InvoicePaymentRetrieveParams,
     ("GET", "/v1/invoiceitems"): p.InvoiceItemListParams,
     ("POST", "/v1/invoiceitems"): p.InvoiceItemCreateParams,
     ("GET", "/v1/invoiceitems/{id}"): p.InvoiceItemRetrieveParams,

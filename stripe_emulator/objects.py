@@ -435,6 +435,99 @@ def line_item(
     }
 
 
+def payment_intent(
+    now: int, *, amount: int, currency: str, customer_id: str, pm_id: str | None
+) -> Obj:
+    """A card payment that succeeded at once (what paying an invoice off-session records)."""
+    pi_id = new_id("pi_")
+    return {
+        "id": pi_id,
+        "object": "payment_intent",
+        "amount": amount,
+        "amount_capturable": 0,
+        "amount_details": None,
+        "amount_received": amount,
+        "application": None,
+        "application_fee_amount": None,
+        "automatic_payment_methods": None,
+        "canceled_at": None,
+        "cancellation_reason": None,
+        "capture_method": "automatic",
+        "client_secret": f"{pi_id}_secret_{new_id('', 25)}",
+        "confirmation_method": "automatic",
+        "created": now,
+        "currency": currency,
+        "customer": customer_id,
+        "customer_account": None,
+        "description": None,
+        "excluded_payment_method_types": None,
+        "last_payment_error": None,
+        "latest_charge": None,
+        "livemode": False,
+        "managed_payments": None,
+        "metadata": {},
+        "next_action": None,
+        "on_behalf_of": None,
+        "payment_method": pm_id,
+        "payment_method_configuration_details": None,
+        "payment_method_options": None,
+        "payment_method_types": ["card"],
+        "processing": None,
+        "receipt_email": None,
+        "review": None,
+        "setup_future_usage": None,
+        "shipping": None,
+        "source": None,
+        "statement_descriptor": None,
+        "statement_descriptor_suffix": None,
+        "status": "succeeded",
+        "transfer_data": None,
+        "transfer_group": None,
+        "_refunded": 0,
+    }
+
+
+def invoice_payment(now: int, *, inv: Obj, pi: Obj) -> Obj:
+    """The link between an invoice and the PaymentIntent that paid it (``is_default``)."""
+    return {
+        "id": new_id("inpay_"),
+        "object": "invoice_payment",
+        "amount_paid": pi["amount_received"],
+        "amount_requested": pi["amount"],
+        "created": now,
+        "currency": pi["currency"],
+        "invoice": inv["id"],
+        "is_default": True,
+        "livemode": False,
+        "payment": {"payment_intent": pi["id"], "type": "payment_intent"},
+        "status": "paid",
+        "status_transitions": {"canceled_at": None, "paid_at": now},
+    }
+
+
+def refund(now: int, *, pi: Obj, amount: int, reason: str | None, metadata: Obj) -> Obj:
+    return {
+        "id": new_id("re_"),
+        "object": "refund",
+        "amount": amount,
+        "balance_transaction": None,
+        "charge": None,
+        "created": now,
+        "currency": pi["currency"],
+        "customer": pi["customer"],
+        "customer_account": None,
+        "destination_details": {"card": {"type": "refund"}, "type": "card"},
+        "metadata": metadata,
+        "payment_intent": pi["id"],
+        "payment_method": pi["payment_method"],
+        "reason": reason,
+        "receipt_number": None,
+        "source_transfer_reversal": None,
+        "status": "succeeded",
+        "transfer_reversal": None,
+    }
+
+
 def event(
     now: int,
     *,

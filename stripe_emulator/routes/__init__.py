@@ -10,6 +10,7 @@ from stripe_emulator.routes import (
     events,
     invoices,
     portal,
+    refunds,
     schedules,
     subscriptions,
 )
@@ -26,6 +27,7 @@ def build_router() -> Router:
         subscriptions,
         schedules,
         invoices,
+        refunds,
         events,
         clocks,
     ):

@@ -39,6 +39,9 @@ NOT_IN_FIXTURE = {
     "webhook_endpoint:secret",
     "line_item:pricing.price_details",
     "invoiceitem:pricing.price_details",
+    # the PaymentIntent an invoice payment of type payment_intent names
+    # (https://docs.stripe.com/api/invoice-payment/object#invoice_payment_object-payment-payment_intent)
+    "invoice_payment:payment.payment_intent",
 }
 FREE_FORM = {"metadata", "previous_attributes", "status_details"}
 
@@ -140,6 +143,17 @@ async def everything(client: stripe.StripeClient) -> list[Any]:
         )
     )
     keep(await client.v1.subscription_items.list_async(params={"subscription": sub.id}))
+    inpays = keep(
+        await client.v1.invoice_payments.list_async(params={"invoice": sub.latest_invoice.id})
+    )
+    inpay = keep(await client.v1.invoice_payments.retrieve_async(inpays.data[0].id))
+    intent = keep(await client.v1.payment_intents.retrieve_async(str(inpay.payment.payment_intent)))
+    keep(
+        await client.v1.refunds.create_async(
+            params={"payment_intent": intent.id, "amount": 100, "reason": "duplicate"}
+        )
+    )
+    keep(await client.v1.refunds.list_async(params={"payment_intent": intent.id}))
     await advance(client, clock.id, APRIL_1 + 5 * DAY)
     keep(
         await client.v1.subscription_items.update_async(
@@ -236,6 +250,9 @@ async def test_every_field_is_in_the_fixture(
         "test_helpers.test_clock",
         "billing_portal.session",
         "billing_portal.configuration",
+        "invoice_payment",
+        "payment_intent",
+        "refund",
     }
 
 
