@@ -61,6 +61,7 @@ def _start_billing(settings: Settings, catalog: Catalog) -> tuple[Settings, Emul
     registered with it (its signing secret becomes STRIPE_WEBHOOK_SECRET) and the catalog's
     products and prices are created there."""
     from seatbill.services.catalog_sync import sync_catalog
+    from seatbill.webhooks.handlers import handled_events
     from stripe_emulator import EmulatorServer
 
     if settings.stripe_secret_key is not None:
@@ -87,7 +88,10 @@ def _start_billing(settings: Settings, catalog: Catalog) -> tuple[Settings, Emul
         for action in await sync_catalog(gateway, catalog):
             log.info("catalog sync: %s", action)
         # Registered after the sync: the catalog's own events need not reach a server not up yet.
-        endpoint = await gateway.create_webhook_endpoint(webhook_url)
+        # Only the events Seatbill handles, as `seatbill stripe setup` registers them with Stripe.
+        endpoint = await gateway.create_webhook_endpoint(
+            webhook_url, enabled_events=handled_events()
+        )
         return str(endpoint.secret)
 
     try:

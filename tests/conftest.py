@@ -24,6 +24,7 @@ from seatbill.auth import issue_development_token
 from seatbill.config import Settings
 from seatbill.db import migrate
 from seatbill.services.stripe_gateway import StripeGateway
+from seatbill.webhooks.handlers import handled_events
 from stripe_emulator import EmulatorServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -226,11 +227,13 @@ async def stack(settings: Settings) -> AsyncIterator[Stack]:
     await migrate(settings.database_url)
     sock = free_socket()
     port = sock.getsockname()[1]
-    webhook_secret = f"whsec_test_{uuid.uuid4().hex}"
-    emulator = EmulatorServer(
-        webhook_url=f"http://127.0.0.1:{port}/webhooks/stripe", webhook_secret=webhook_secret
-    ).start()
+    emulator = EmulatorServer().start()
     gateway = StripeGateway("sk_test_seatbill", api_base=emulator.url, max_network_retries=2)
+    # As `seatbill stripe setup` registers it with Stripe: exactly the events Seatbill handles.
+    endpoint = await gateway.create_webhook_endpoint(
+        f"http://127.0.0.1:{port}/webhooks/stripe", enabled_events=handled_events()
+    )
+    webhook_secret = str(endpoint.secret)
     settings = replace(settings, stripe_webhook_secret=webhook_secret, stripe_api_base=emulator.url)
     try:
         async with serve(settings, gateway=gateway, sock=sock) as url:

@@ -118,7 +118,6 @@ async def checkout_session_completed(delivery: Delivery) -> EventOutcome:
     if fetched is None:  # gone from Stripe: its own events say what became of it
         return EventOutcome.PROCESSED
     row = await _sync_subscription(delivery, fetched, fresh=True, workspace_id=workspace.id)
-    await _one_live_subscription(delivery, row)
     return EventOutcome.PROCESSED if row is not None else EventOutcome.UNLINKED
 
 
@@ -136,7 +135,8 @@ async def customer_subscription_created(delivery: Delivery) -> EventOutcome:
 
 async def _one_live_subscription(delivery: Delivery, row: Subscription | None) -> None:
     """A new live subscription beside another (two Checkout sessions both paid): the newer is
-    canceled and refunded at once, and mirrored as canceled."""
+    canceled and refunded at once, and mirrored as canceled. Every subscription, however it
+    was made, announces itself with customer.subscription.created, so that is where to look."""
     if row is None or row.status in duplicates.ENDED or not row.stripe_customer_id:
         return
     ended = await duplicates.cancel_duplicates(
