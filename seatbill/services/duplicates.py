@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import UTC, datetime
 
 import stripe
 
-from seatbill.models import AuditLog
+from seatbill.models import AuditLog, Subscription
 from seatbill.services.stripe_gateway import StripeGateway
 
 log = logging.getLogger("seatbill.billing")
@@ -23,9 +24,18 @@ ENDED = ("canceled", "incomplete_expired")
 PAYING = ("active", "trialing", "past_due")
 
 
-def _keeper(live: list[stripe.Subscription]) -> stripe.Subscription:
-    """The same choice from every process: paying first, then the earliest, then by id."""
-    return min(live, key=lambda s: (s.status not in PAYING, int(s.created), s.id))
+async def _keeper(live: list[stripe.Subscription]) -> stripe.Subscription:
+    """The same choice from every process: paying first, then the earliest Stripe created,
+    then the one the mirror recorded first (Stripe's ``created`` is whole seconds), then id."""
+    first_seen = {
+        row.stripe_id: row.created_at
+        for row in await Subscription.filter(stripe_id__in=[s.id for s in live])
+    }
+    never = datetime.max.replace(tzinfo=UTC)
+    return min(
+        live,
+        key=lambda s: (s.status not in PAYING, int(s.created), first_seen.get(s.id, never), s.id),
+    )
 
 
 async def cancel_duplicates(
@@ -36,7 +46,7 @@ async def cancel_duplicates(
     live = [s for s in await gateway.list_subscriptions(customer_id) if s.status not in ENDED]
     if len(live) < 2:
         return []
-    keeper = _keeper(live)
+    keeper = await _keeper(live)
     canceled: list[stripe.Subscription] = []
     for sub in live:
         if sub.id == keeper.id:
