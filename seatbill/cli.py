@@ -262,7 +262,18 @@ def cmd_token(args: argparse.Namespace) -> int:
     from seatbill.auth import issue_development_token
 
     settings = _settings()
-    print(issue_development_token(settings, args.sub, args.email, args.name, args.ttl))
+    ttl: int = settings.jwt_max_ttl_seconds if args.ttl is None else args.ttl
+    if ttl < 1:
+        print("seatbill: --ttl must be at least 1 second", file=sys.stderr)
+        return 2
+    if ttl > settings.jwt_max_ttl_seconds:
+        print(
+            f"seatbill: --ttl {ttl} capped at JWT_MAX_TTL ({settings.jwt_max_ttl_seconds} s): "
+            "the server refuses tokens that live longer",
+            file=sys.stderr,
+        )
+        ttl = settings.jwt_max_ttl_seconds
+    print(issue_development_token(settings, args.sub, args.email, args.name, ttl))
     return 0
 
 
@@ -288,7 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--sub", required=True)
     token.add_argument("--email")
     token.add_argument("--name")
-    token.add_argument("--ttl", type=int, default=7 * 24 * 3600, help="seconds (default 7 days)")
+    token.add_argument(
+        "--ttl", type=int, help="lifetime in seconds (default and at most JWT_MAX_TTL, 24 h)"
+    )
     token.set_defaults(func=cmd_token)
     sub.add_parser("emulator", help="run the offline Stripe emulator (see docs/emulator.md)")
     catalog = sub.add_parser("catalog", help="the plans catalog in Stripe")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +12,7 @@ from urllib.parse import urlsplit
 
 DEV_JWT_SECRET = "seatbill-development-secret-do-not-use-in-production"
 DEFAULT_DATABASE_URL = "sqlite://seatbill.sqlite3"
+DEFAULT_JWT_MAX_TTL = 24 * 3600
 
 
 class ConfigError(Exception):
@@ -51,6 +54,36 @@ def _url(env: Mapping[str, str], name: str, schemes: set[str]) -> str | None:
     return raw.rstrip("/")
 
 
+_DURATION = re.compile(r"^(\d+)\s*([smhd]?)$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    """Seconds, from a whole number of seconds or a number with a unit: 90s, 15m, 24h, 7d."""
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    match = _DURATION.match(raw.strip().lower())
+    if match is None:
+        raise ConfigError(
+            f"{name}: expected seconds or a duration such as 15m, 24h or 7d, got {raw!r}"
+        )
+    value = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if not low <= value <= high:
+        raise ConfigError(f"{name}: must be between {low} and {high} seconds, got {value}")
+    return value
+
+
+def is_loopback_host(host: str) -> bool:
+    """``localhost`` or a loopback address (127.0.0.0/8, ::1): unreachable from other machines."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def _database_url(env: Mapping[str, str]) -> str:
     raw = env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
     scheme = raw.split("://", 1)[0] if "://" in raw else ""
@@ -76,6 +109,8 @@ class Settings:
     jwt_jwks_url: str | None = None
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
+    jwt_max_ttl_seconds: int = DEFAULT_JWT_MAX_TTL
+    jwt_jwks_timeout_seconds: int = 3
     plans_path: Path | None = None
     public_url: str = "http://127.0.0.1:8000"
     graphiql: bool = True
@@ -110,12 +145,14 @@ class Settings:
         if not env.get("DATABASE_URL"):
             dev.append(f"DATABASE_URL={DEFAULT_DATABASE_URL} (embedded SQLite)")
         jwks = _url(env, "JWT_JWKS_URL", {"http", "https"})
+        audience = env.get("JWT_AUDIENCE") or None
+        issuer = env.get("JWT_ISSUER") or None
+        if jwks is not None and audience is None:
+            raise ConfigError("JWT_AUDIENCE: required with JWT_JWKS_URL (this API's audience)")
+        if jwks is not None and issuer is None:
+            raise ConfigError("JWT_ISSUER: required with JWT_JWKS_URL (the identity provider)")
         secret = env.get("JWT_SECRET") or ""
-        if not secret:
-            if jwks is None:
-                dev.append("JWT_SECRET (a published development secret)")
-            secret = DEV_JWT_SECRET
-        elif len(secret) < 16:
+        if secret and len(secret) < 16:
             raise ConfigError("JWT_SECRET: must be at least 16 characters")
         plans_raw = env.get("SEATBILL_PLANS")
         plans_path = Path(plans_raw) if plans_raw else None
@@ -135,6 +172,17 @@ class Settings:
             )
         if stripe_key is not None and webhook_secret is None:
             raise ConfigError("STRIPE_WEBHOOK_SECRET: required when STRIPE_SECRET_KEY is set")
+        if jwks is None and secret in ("", DEV_JWT_SECRET):
+            # Anyone can sign tokens with the published secret: only for a local development
+            # server that bills against the emulator.
+            if stripe_key is not None or not is_loopback_host(host):
+                why = "STRIPE_SECRET_KEY is set" if stripe_key else f"HOST {host} is not loopback"
+                raise ConfigError(
+                    f"JWT_SECRET: set JWT_SECRET or JWT_JWKS_URL ({why}); the published "
+                    "development secret is accepted only with emulated billing on a loopback HOST"
+                )
+            dev.append("JWT_SECRET (a published development secret)")
+        secret = secret or DEV_JWT_SECRET
         if stripe_key is None:
             dev.append("STRIPE_SECRET_KEY (billing is emulated offline)")
         worker = (env.get("SEAT_SYNC_WORKER") or "in-process").strip().lower()
@@ -146,8 +194,10 @@ class Settings:
             database_url=database_url,
             jwt_secret=secret,
             jwt_jwks_url=jwks,
-            jwt_audience=env.get("JWT_AUDIENCE") or None,
-            jwt_issuer=env.get("JWT_ISSUER") or None,
+            jwt_audience=audience,
+            jwt_issuer=issuer,
+            jwt_max_ttl_seconds=_duration(env, "JWT_MAX_TTL", DEFAULT_JWT_MAX_TTL, 60, 30 * 86400),
+            jwt_jwks_timeout_seconds=_int(env, "JWT_JWKS_TIMEOUT", 3, 1, 30),
             plans_path=plans_path,
             public_url=public_url,
             graphiql=_bool(env, "GRAPHIQL", True),

@@ -49,6 +49,7 @@ def test_explicit_values_are_used_and_no_dev_defaults_remain(tmp_path: Path) -> 
             "PORT": "9000",
             "DATABASE_URL": "postgresql://app@db:5432/seatbill",
             "JWT_SECRET": "x" * 16,
+            "JWT_MAX_TTL": "1h",
             "JWT_AUDIENCE": "seatbill",
             "JWT_ISSUER": "https://issuer.test",
             "GRAPHIQL": "off",
@@ -66,6 +67,7 @@ def test_explicit_values_are_used_and_no_dev_defaults_remain(tmp_path: Path) -> 
     assert settings.database_url == "postgres://app@db:5432/seatbill"
     assert settings.dialect == "postgres"
     assert settings.jwt_secret == "x" * 16
+    assert settings.jwt_max_ttl_seconds == 3600
     assert (settings.jwt_audience, settings.jwt_issuer) == ("seatbill", "https://issuer.test")
     assert settings.graphiql is False
     assert settings.public_url == "https://billing.example.com"
@@ -73,15 +75,87 @@ def test_explicit_values_are_used_and_no_dev_defaults_remain(tmp_path: Path) -> 
     assert settings.dev_defaults == ()
 
 
+JWKS = {
+    "JWT_JWKS_URL": "https://issuer.test/.well-known/jwks.json",
+    "JWT_AUDIENCE": "seatbill",
+    "JWT_ISSUER": "https://issuer.test",
+}
+
+
 def test_jwks_url_replaces_the_development_secret_warning() -> None:
-    settings = Settings.from_env({"JWT_JWKS_URL": "https://issuer.test/.well-known/jwks.json"})
+    settings = Settings.from_env(JWKS)
     assert settings.jwt_jwks_url == "https://issuer.test/.well-known/jwks.json"
     assert not any("JWT_SECRET" in default for default in settings.dev_defaults)
 
 
+@pytest.mark.parametrize("missing", ["JWT_AUDIENCE", "JWT_ISSUER"])
+def test_jwks_mode_requires_audience_and_issuer(missing: str) -> None:
+    """Without them a token the same identity provider minted for another API would pass."""
+    env = {k: v for k, v in JWKS.items() if k != missing}
+    with pytest.raises(ConfigError, match=rf"^{missing}: required with JWT_JWKS_URL"):
+        Settings.from_env(env)
+
+
 def test_public_url_defaults_from_host_and_port() -> None:
-    settings = Settings.from_env({"HOST": "0.0.0.0", "PORT": "8080"})
+    settings = Settings.from_env({"HOST": "0.0.0.0", "PORT": "8080", "JWT_SECRET": "x" * 16})
     assert settings.public_url == "http://0.0.0.0:8080"
+
+
+# The published development secret -------------------------------------------------------
+
+STRIPE = {"STRIPE_SECRET_KEY": "sk_live_x", "STRIPE_WEBHOOK_SECRET": "whsec_x"}
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        STRIPE,
+        {**STRIPE, "JWT_SECRET": DEV_JWT_SECRET},
+        {"HOST": "0.0.0.0"},
+        {"HOST": "10.1.2.3"},
+        {"HOST": "::"},
+        {"HOST": "0.0.0.0", "JWT_SECRET": DEV_JWT_SECRET},
+    ],
+    ids=["stripe key", "stripe key, secret spelled out", "any interface", "lan", "ipv6 any",
+         "any interface, secret spelled out"],
+)  # fmt: skip
+def test_development_secret_is_refused_with_real_billing_or_a_public_host(
+    env: dict[str, str],
+) -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        Settings.from_env(env)
+    message = str(excinfo.value)
+    assert message.startswith("JWT_SECRET:"), message
+    assert "JWT_JWKS_URL" in message and "\n" not in message
+    assert DEV_JWT_SECRET not in message
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "localhost", "::1", "[::1]"])
+def test_development_secret_is_allowed_with_emulated_billing_on_loopback(host: str) -> None:
+    settings = Settings.from_env({"HOST": host})
+    assert settings.jwt_secret == DEV_JWT_SECRET
+    assert any("JWT_SECRET" in default for default in settings.dev_defaults)
+
+
+@pytest.mark.parametrize(
+    "env", [{**STRIPE, "JWT_SECRET": "a-real-secret-of-32-characters!!"}, {**STRIPE, **JWKS},
+            {"HOST": "0.0.0.0", **JWKS}],
+    ids=["own secret", "jwks", "jwks on any interface"],
+)  # fmt: skip
+def test_production_starts_with_its_own_secret_or_jwks(env: dict[str, str]) -> None:
+    settings = Settings.from_env(env)
+    assert not any("JWT_SECRET" in default for default in settings.dev_defaults)
+
+
+# Token lifetime --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "seconds"),
+    [("", 86400), ("3600", 3600), ("90s", 90), ("15m", 900), ("12h", 43200), ("7D", 604800)],
+)
+def test_jwt_max_ttl_takes_seconds_or_a_duration(raw: str, seconds: int) -> None:
+    assert Settings.from_env({"JWT_MAX_TTL": raw}).jwt_max_ttl_seconds == seconds
 
 
 @pytest.mark.parametrize(
@@ -121,6 +195,13 @@ BAD_VALUES = [
     ("JWT_SECRET", "x" * 15),
     ("JWT_JWKS_URL", "not-a-url"),
     ("JWT_JWKS_URL", "file:///etc/jwks.json"),
+    ("JWT_MAX_TTL", "forever"),
+    ("JWT_MAX_TTL", "-5"),
+    ("JWT_MAX_TTL", "10"),
+    ("JWT_MAX_TTL", "31d"),
+    ("JWT_MAX_TTL", "1.5h"),
+    ("JWT_JWKS_TIMEOUT", "0"),
+    ("JWT_JWKS_TIMEOUT", "60"),
     ("PUBLIC_URL", "ftp://x"),
     ("PUBLIC_URL", "billing.example.com"),
     ("SEATBILL_PLANS", "/nonexistent.toml"),
@@ -172,3 +253,24 @@ def test_serve_with_a_bad_value_exits_2_with_one_line_naming_it() -> None:
     assert "PORT" in lines[0]
     assert "abc" in lines[0]
     assert result.stdout == ""
+
+
+def test_serve_with_a_stripe_key_and_no_jwt_secret_refuses_to_start() -> None:
+    """The published development secret would let anyone sign in as anyone against real
+    billing: `seatbill serve` stops before it migrates or listens."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JWT_", "STRIPE_", "HOST"))}
+    env |= {"STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": "whsec_x"}
+    result = subprocess.run(
+        [sys.executable, "-m", "seatbill.cli", "serve"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+    )
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "JWT_SECRET" in lines[0] and "JWT_JWKS_URL" in lines[0]
+    assert DEV_JWT_SECRET not in result.stderr

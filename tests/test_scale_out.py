@@ -21,7 +21,7 @@ import pytest
 import stripe
 
 from seatbill.catalog import default_catalog_path, load_catalog
-from seatbill.config import DEV_JWT_SECRET, Settings
+from seatbill.config import Settings
 from seatbill.services.catalog_sync import sync_catalog
 from seatbill.services.stripe_gateway import StripeGateway
 from stripe_emulator import EmulatorServer
@@ -140,6 +140,9 @@ async def outbox_backlog(database_url: str, workspace_id: str) -> tuple[int, int
         await conn.close()
 
 
+SCALE_JWT_SECRET = "scale-out-test-secret-not-the-development-one"
+
+
 def checkout_input(workspace_id: str) -> dict[str, Any]:
     return {
         "workspaceId": workspace_id,
@@ -167,7 +170,7 @@ async def test_two_apis_and_two_workers_end_with_the_exact_quantity(
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "SEAT_SYNC"))},
         "DATABASE_URL": scale_out_database,
-        "JWT_SECRET": DEV_JWT_SECRET,
+        "JWT_SECRET": SCALE_JWT_SECRET,  # with a Stripe key the development one is refused
         "STRIPE_SECRET_KEY": "sk_test_x",
         "STRIPE_WEBHOOK_SECRET": webhook_secret,
         "STRIPE_API_BASE": emulator.url,
@@ -204,7 +207,7 @@ async def test_two_apis_and_two_workers_end_with_the_exact_quantity(
                 urls = [f"http://127.0.0.1:{port}" for port in api_ports]
                 for url, proc in zip(urls, apis, strict=True):
                     await wait_healthy(http, url, proc)
-                settings = Settings()  # tokens signed with the development secret, as above
+                settings = Settings(jwt_secret=SCALE_JWT_SECRET)  # tokens signed as above
                 one, two = (Api(url, settings, http) for url in urls)
                 await _scenario(one, two, emulator, scale_out_database)
                 for worker in workers:

@@ -52,7 +52,12 @@ async def invite_member(info: Ctx, input: InviteMemberInput) -> InvitationPayloa
 async def accept_invitation(info: Ctx, input: AcceptInvitationInput) -> MemberPayload:
     viewer = await info.context.viewer()
     joined, errors = await attempt(
-        workspaces.accept_invitation(viewer, input.token, catalog=info.context.catalog)
+        workspaces.accept_invitation(
+            viewer,
+            input.token,
+            catalog=info.context.catalog,
+            email_verified=info.context.email_verified,
+        )
     )
     if joined is None:
         return MemberPayload(user_errors=errors)

@@ -25,6 +25,8 @@ class Context:
     gateway: StripeGateway | None = None
     loaders: Loaders = field(default_factory=Loaders)
     _viewer: User | None = None
+    # The token's `email_verified` (None: it does not say); read after viewer().
+    email_verified: bool | None = None
 
     async def viewer(self) -> User:
         """The authenticated user, upserted from the token's claims once per request."""
@@ -34,5 +36,6 @@ class Context:
             except AuthError as exc:
                 raise GraphQLError(str(exc), extensions={"code": "UNAUTHENTICATED"}) from None
             self._viewer = await workspaces.upsert_user(claims)
+            self.email_verified = claims.email_verified
             self.loaders.viewer_id = self._viewer.id
         return self._viewer

@@ -94,10 +94,13 @@ class User:
     name: str | None
     _row: strawberry.Private[models.User]
 
-    @strawberry.field(description="Pending invitations addressed to you (empty for other users).")
+    @strawberry.field(
+        description="Pending invitations addressed to you (empty for other users, and while "
+        "your token says your email is not verified)."
+    )
     async def invitations(self, info: Info[Context, None]) -> list[Invitation]:
         viewer = await info.context.viewer()
-        if viewer.id != self._row.id or not viewer.email:
+        if viewer.id != self._row.id or not viewer.email or info.context.email_verified is False:
             return []
         rows = (
             await models.Invitation.filter(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 import uuid
 
@@ -13,6 +14,15 @@ MAX_EMAIL = 320
 _EMAIL = re.compile(
     r"^[^@\s<>()\[\],;:\"\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
+
+
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def ascii_lower(value: str) -> str:
+    """Lower-cases A-Z only. ``str.lower`` folds other letters too (the Kelvin sign U+212A
+    becomes ``k``), which would let a different address match an invitation."""
+    return value.translate(_ASCII_LOWER)
 
 
 def workspace_name(raw: str, field: tuple[str, ...] = ("input", "name")) -> str:
@@ -29,7 +39,7 @@ def workspace_name(raw: str, field: tuple[str, ...] = ("input", "name")) -> str:
 
 
 def email(raw: str, field: tuple[str, ...] = ("input", "email")) -> str:
-    value = raw.strip().lower()
+    value = ascii_lower(raw.strip())
     if len(value) > MAX_EMAIL or not _EMAIL.match(value):
         raise DomainError(ErrorCode.VALIDATION, "Email address is not valid", field)
     return value

@@ -196,7 +196,11 @@ async def invite_member(
     return IssuedInvitation(invitation, token)
 
 
-async def accept_invitation(user: User, token: str, *, catalog: Catalog) -> Membership:
+async def accept_invitation(
+    user: User, token: str, *, catalog: Catalog, email_verified: bool | None = None
+) -> Membership:
+    """Join with an invitation's token. Only the invited address can: equal after lower-casing
+    A-Z (no other case folding), and not one the identity provider says is unverified."""
     field = ("input", "token")
     token = token.strip()
     invitation = (
@@ -211,6 +215,13 @@ async def accept_invitation(user: User, token: str, *, catalog: Catalog) -> Memb
     ):
         raise DomainError(
             ErrorCode.INVITATION_INVALID, "This invitation is not valid or was already used", field
+        )
+    if email_verified is False:
+        raise DomainError(
+            ErrorCode.EMAIL_NOT_VERIFIED,
+            "Your sign-in says your email address is not verified; verify it with your "
+            "identity provider, sign in again and then accept",
+            field,
         )
     if (user.email or "") != invitation.email:
         raise DomainError(
