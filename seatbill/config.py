@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from seatbill.origins import is_loopback, origin_host, parse_origin
+
 DEV_JWT_SECRET = "seatbill-development-secret-do-not-use-in-production"
 DEFAULT_DATABASE_URL = "sqlite://seatbill.sqlite3"
 
@@ -51,6 +53,20 @@ def _url(env: Mapping[str, str], name: str, schemes: set[str]) -> str | None:
     return raw.rstrip("/")
 
 
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    origins: list[str] = []
+    for raw in (env.get(name) or "").split(","):
+        if not raw.strip():
+            continue
+        origin = parse_origin(raw)
+        if origin is None:
+            raise ConfigError(f"{name}: expected origins like https://app.example.com, got {raw!r}")
+        if origin.startswith("http:") and not is_loopback(origin_host(origin)):
+            raise ConfigError(f"{name}: http is allowed only for loopback hosts, got {raw!r}")
+        origins.append(origin)
+    return tuple(origins)
+
+
 def _database_url(env: Mapping[str, str]) -> str:
     raw = env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
     scheme = raw.split("://", 1)[0] if "://" in raw else ""
@@ -78,7 +94,11 @@ class Settings:
     jwt_issuer: str | None = None
     plans_path: Path | None = None
     public_url: str = "http://127.0.0.1:8000"
+    # Origins startCheckout/openBillingPortal may send people back to; empty: PUBLIC_URL's.
+    allowed_redirect_origins: tuple[str, ...] = ()
     graphiql: bool = True
+    # Introspection and "Did you mean" suggestions; from_env defaults it to GRAPHIQL.
+    introspection: bool = True
     max_body_bytes: int = 1_000_000
     max_query_depth: int = 10
     max_query_tokens: int = 2000
@@ -140,6 +160,7 @@ class Settings:
         worker = (env.get("SEAT_SYNC_WORKER") or "in-process").strip().lower()
         if worker not in {"in-process", "external"}:
             raise ConfigError(f"SEAT_SYNC_WORKER: expected in-process or external, got {worker!r}")
+        graphiql = _bool(env, "GRAPHIQL", True)
         return cls(
             host=host,
             port=port,
@@ -150,7 +171,9 @@ class Settings:
             jwt_issuer=env.get("JWT_ISSUER") or None,
             plans_path=plans_path,
             public_url=public_url,
-            graphiql=_bool(env, "GRAPHIQL", True),
+            graphiql=graphiql,
+            introspection=_bool(env, "INTROSPECTION", graphiql),
+            allowed_redirect_origins=_origins(env, "ALLOWED_REDIRECT_ORIGINS"),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 1_000_000, 1024, 100_000_000),
             stripe_secret_key=stripe_key,
             stripe_webhook_secret=webhook_secret,
