@@ -8,12 +8,14 @@ from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
+from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.extensions import MaskErrors
@@ -23,7 +25,7 @@ from seatbill.auth import TokenVerifier
 from seatbill.catalog import Catalog, default_catalog_path, load_catalog
 from seatbill.config import Settings
 from seatbill.db import tortoise_config
-from seatbill.limits import BodySizeLimit
+from seatbill.limits import BadBody, BodySizeLimit, parse_request_json
 from seatbill.schema import build_schema
 from seatbill.schema.context import Context
 from seatbill.services.seat_sync import SeatSyncWorker
@@ -63,6 +65,28 @@ class GraphQLApp(GraphQL[Context, None]):
         self.catalog = catalog
         self.gateway = gateway
         self.verifier = TokenVerifier(settings)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope, receive=receive))
+        except HTTPException as exc:
+            # Refused requests get a GraphQL-over-HTTP error body, not strawberry's plain text.
+            response = JSONResponse(
+                {"errors": [{"message": exc.reason}]}, status_code=exc.status_code
+            )
+        await response(scope, receive, send)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """Bodies are checked before strawberry or graphql-core recurse into them: a hostile
+        body is a 400 and one log line, never a 500 with a traceback."""
+        try:
+            return parse_request_json(data)
+        except BadBody as exc:
+            log.info("refused a GraphQL request body: %s", exc)
+            raise HTTPException(400, str(exc)) from None
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

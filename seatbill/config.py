@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from seatbill.origins import is_loopback, origin_host, parse_origin
 
 DEV_JWT_SECRET = "seatbill-development-secret-do-not-use-in-production"
 DEFAULT_DATABASE_URL = "sqlite://seatbill.sqlite3"
@@ -74,14 +75,18 @@ def _duration(env: Mapping[str, str], name: str, default: int, low: int, high: i
     return value
 
 
-def is_loopback_host(host: str) -> bool:
-    """``localhost`` or a loopback address (127.0.0.0/8, ::1): unreachable from other machines."""
-    if host.strip().lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
-    except ValueError:
-        return False
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    origins: list[str] = []
+    for raw in (env.get(name) or "").split(","):
+        if not raw.strip():
+            continue
+        origin = parse_origin(raw)
+        if origin is None:
+            raise ConfigError(f"{name}: expected origins like https://app.example.com, got {raw!r}")
+        if origin.startswith("http:") and not is_loopback(origin_host(origin)):
+            raise ConfigError(f"{name}: http is allowed only for loopback hosts, got {raw!r}")
+        origins.append(origin)
+    return tuple(origins)
 
 
 def _database_url(env: Mapping[str, str]) -> str:
@@ -113,7 +118,11 @@ class Settings:
     jwt_jwks_timeout_seconds: int = 3
     plans_path: Path | None = None
     public_url: str = "http://127.0.0.1:8000"
+    # Origins startCheckout/openBillingPortal may send people back to; empty: PUBLIC_URL's.
+    allowed_redirect_origins: tuple[str, ...] = ()
     graphiql: bool = True
+    # Introspection and "Did you mean" suggestions; from_env defaults it to GRAPHIQL.
+    introspection: bool = True
     max_body_bytes: int = 1_000_000
     max_query_depth: int = 10
     max_query_tokens: int = 2000
@@ -175,7 +184,7 @@ class Settings:
         if jwks is None and secret in ("", DEV_JWT_SECRET):
             # Anyone can sign tokens with the published secret: only for a local development
             # server that bills against the emulator.
-            if stripe_key is not None or not is_loopback_host(host):
+            if stripe_key is not None or not is_loopback(host.strip().strip("[]").lower()):
                 why = "STRIPE_SECRET_KEY is set" if stripe_key else f"HOST {host} is not loopback"
                 raise ConfigError(
                     f"JWT_SECRET: set JWT_SECRET or JWT_JWKS_URL ({why}); the published "
@@ -188,6 +197,7 @@ class Settings:
         worker = (env.get("SEAT_SYNC_WORKER") or "in-process").strip().lower()
         if worker not in {"in-process", "external"}:
             raise ConfigError(f"SEAT_SYNC_WORKER: expected in-process or external, got {worker!r}")
+        graphiql = _bool(env, "GRAPHIQL", True)
         return cls(
             host=host,
             port=port,
@@ -200,7 +210,9 @@ class Settings:
             jwt_jwks_timeout_seconds=_int(env, "JWT_JWKS_TIMEOUT", 3, 1, 30),
             plans_path=plans_path,
             public_url=public_url,
-            graphiql=_bool(env, "GRAPHIQL", True),
+            graphiql=graphiql,
+            introspection=_bool(env, "INTROSPECTION", graphiql),
+            allowed_redirect_origins=_origins(env, "ALLOWED_REDIRECT_ORIGINS"),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 1_000_000, 1024, 100_000_000),
             stripe_secret_key=stripe_key,
             stripe_webhook_secret=webhook_secret,

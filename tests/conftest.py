@@ -67,7 +67,13 @@ async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return replace(Settings(), database_url=database_url, public_url="http://127.0.0.1")
+    # The tests' client app lives at https://app.example.com: Stripe may send people back there.
+    return replace(
+        Settings(),
+        database_url=database_url,
+        public_url="http://127.0.0.1",
+        allowed_redirect_origins=("https://app.example.com",),
+    )
 
 
 def free_socket() -> socket.socket:

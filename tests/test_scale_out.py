@@ -175,6 +175,7 @@ async def test_two_apis_and_two_workers_end_with_the_exact_quantity(
         "STRIPE_WEBHOOK_SECRET": webhook_secret,
         "STRIPE_API_BASE": emulator.url,
         "HOST": "127.0.0.1",
+        "ALLOWED_REDIRECT_ORIGINS": "https://app.example.com",
     }
     try:
         # Migrate once up front: two `serve` processes must not race to create the tables.

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from functools import partial
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
@@ -98,25 +100,42 @@ class Mutation:
     )
 
 
+# graphql-core's suggestions (" Did you mean 'name'?", " Did you mean the enum value
+# 'ADMIN'?") end every message they are in, whichever rule or coercion wrote them.
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
 class Schema(strawberry.Schema):
+    # With introspection off, error messages must not reveal the schema's names either.
+    hide_suggestions: bool = False
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         # Client mistakes (bad token, invalid query) are answered, not logged as server errors;
-        # unexpected exceptions are logged where they are masked (seatbill.app).
-        return None
+        # unexpected exceptions are logged where they are masked (seatbill.app). Every error
+        # passes here before it is answered (validation, variables, execution).
+        if self.hide_suggestions:
+            for error in errors:
+                error.message = _SUGGESTION.sub("", error.message)
 
 
 def build_schema(
     settings: Settings, extra_extensions: Sequence[Callable[[], SchemaExtension]] = ()
 ) -> strawberry.Schema:
-    return Schema(
+    introspection: list[Callable[[], SchemaExtension]] = (
+        [] if settings.introspection else [DisableIntrospection]
+    )
+    schema = Schema(
         query=Query,
         mutation=Mutation,
         extensions=[
+            *introspection,
             partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
             partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
             partial(MaxAliasesLimiter, max_alias_count=settings.max_query_aliases),
             *extra_extensions,
         ],
     )
+    schema.hide_suggestions = not settings.introspection
+    return schema

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
+import uuid
 from datetime import UTC, datetime
 from enum import Enum
 
@@ -97,16 +99,26 @@ class SeatSync:
     synced_at: datetime | None
 
 
-@strawberry.type
+MANAGER_ONLY = " Null unless you are the workspace's owner or an admin."
+
+
+@strawberry.type(
+    description=(
+        "A Stripe invoice. Every member sees its status and dates; its amounts and hosted "
+        "page are for the workspace's owner and admins (null for members)."
+    )
+)
 class Invoice:
     id: strawberry.ID = strawberry.field(description="Stripe's invoice id (in_...).")
     number: str | None
     status: str = strawberry.field(description="draft, open, paid, uncollectible or void.")
     currency: str
-    amount_due: int = strawberry.field(description="Minor units.")
-    amount_paid: int = strawberry.field(description="Minor units.")
+    amount_due: int | None = strawberry.field(description="Minor units." + MANAGER_ONLY)
+    amount_paid: int | None = strawberry.field(description="Minor units." + MANAGER_ONLY)
     created_at: datetime = strawberry.field(description="When Stripe created it.")
-    hosted_invoice_url: str | None
+    hosted_invoice_url: str | None = strawberry.field(
+        description="Stripe's page to see and pay the invoice." + MANAGER_ONLY
+    )
     attempt_count: int = strawberry.field(description="Payment attempts so far.")
     period_start: datetime | None = strawberry.field(
         description=(
@@ -119,16 +131,17 @@ class Invoice:
     )
 
     @classmethod
-    def of(cls, row: models.Invoice) -> Invoice:
+    def of(cls, row: models.Invoice, manager: bool) -> Invoice:
+        """``manager``: the viewer is the workspace's owner or an admin (sees money)."""
         return cls(
             id=strawberry.ID(row.stripe_id),
             number=row.number,
             status=row.status,
             currency=row.currency,
-            amount_due=row.amount_due,
-            amount_paid=row.amount_paid,
+            amount_due=row.amount_due if manager else None,
+            amount_paid=row.amount_paid if manager else None,
             created_at=row.stripe_created,
-            hosted_invoice_url=row.hosted_invoice_url,
+            hosted_invoice_url=row.hosted_invoice_url if manager else None,
             attempt_count=row.attempt_count,
             period_start=row.service_period_start,
             period_end=row.service_period_end,
@@ -157,35 +170,59 @@ class InvoiceConnection:
         return [edge.node for edge in self.edges]
 
 
+async def sees_money(info: Info[Context, None], workspace_id: uuid.UUID) -> bool:
+    """Whether the viewer may see the workspace's invoice amounts and hosted invoice pages
+    (owner or admin). One batched query per request, not one per invoice."""
+    await info.context.viewer()
+    membership = await info.context.loaders.viewer_membership.load(workspace_id)
+    return membership is not None and membership.role in (models.Role.OWNER, models.Role.ADMIN)
+
+
 def invoice_cursor(row: models.Invoice) -> str:
     raw = f"{row.stripe_created.timestamp():.6f}|{row.stripe_id}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+# What invoice_cursor writes: seconds.micros (no sign, exponent, nan or inf) and a Stripe id.
+_CURSOR = re.compile(r"(\d{1,12})\.(\d{6})\|([A-Za-z0-9_]{1,255})")
+MAX_CURSOR = 400
+
+
 def parse_invoice_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        when, stripe_id = raw.split("|", 1)
-        return datetime.fromtimestamp(float(when), UTC), stripe_id
-    except (ValueError, UnicodeDecodeError, binascii.Error):
-        raise GraphQLError("after: not a cursor", extensions={"code": "BAD_USER_INPUT"}) from None
+    """The (created, id) position a cursor names; anything else is BAD_USER_INPUT naming
+    `after`, never an internal error."""
+    found = None
+    if len(cursor) <= MAX_CURSOR:
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+            found = _CURSOR.fullmatch(raw)
+            if found is not None:
+                seconds, micros, stripe_id = found.groups()
+                return datetime.fromtimestamp(float(f"{seconds}.{micros}"), UTC), stripe_id
+        except (ValueError, OverflowError, OSError, binascii.Error):
+            pass
+    raise GraphQLError(
+        "after: not a cursor from this list's pageInfo.endCursor",
+        extensions={"code": "BAD_USER_INPUT", "field": ["after"]},
+    )
 
 
 def check_page_size(first: int) -> None:
     if not 1 <= first <= MAX_PAGE_SIZE:
         raise GraphQLError(
-            f"first must be between 1 and {MAX_PAGE_SIZE}", extensions={"code": "BAD_USER_INPUT"}
+            f"first must be between 1 and {MAX_PAGE_SIZE}",
+            extensions={"code": "BAD_USER_INPUT", "field": ["first"]},
         )
 
 
 def invoice_page(
-    rows: list[models.Invoice], first: int, after: tuple[datetime, str] | None
+    rows: list[models.Invoice], first: int, after: tuple[datetime, str] | None, manager: bool
 ) -> InvoiceConnection:
     """A page of a workspace's invoices, already sorted newest first."""
     if after is not None:
         rows = [r for r in rows if (r.stripe_created, r.stripe_id) < after]
     page = rows[:first]
-    edges = [InvoiceEdge(cursor=invoice_cursor(r), node=Invoice.of(r)) for r in page]
+    edges = [InvoiceEdge(cursor=invoice_cursor(r), node=Invoice.of(r, manager)) for r in page]
     return InvoiceConnection(
         edges=edges,
         page_info=PageInfo(
@@ -226,13 +263,16 @@ class Subscription:
         found = _plan(info.context.catalog, self._row)
         return Plan.of(found) if found else None
 
-    @strawberry.field
+    @strawberry.field(description="Amounts and hosted page for owners and admins only.")
     async def latest_invoice(self, info: Info[Context, None]) -> Invoice | None:
         stripe_id = self._row.latest_invoice_stripe_id
         if not stripe_id:
             return None
         row = await info.context.loaders.invoice_by_stripe_id.load(stripe_id)
-        return Invoice.of(row) if row else None
+        if row is None:
+            return None
+        manager = await sees_money(info, uuid.UUID(str(self._row.workspace_id)))
+        return Invoice.of(row, manager)
 
     @classmethod
     def of(cls, row: models.Subscription) -> Subscription:

@@ -18,6 +18,7 @@ from seatbill.schema.billing import (
     invoice_page,
     parse_invoice_cursor,
     seat_limits,
+    sees_money,
 )
 from seatbill.schema.context import Context
 from seatbill.schema.enums import BillingInterval as BillingInterval  # re-exported
@@ -197,14 +198,19 @@ class Workspace:
         row = await info.context.loaders.current_subscription.load(self._id)
         return billing_state(self._restricted_at is not None, row)
 
-    @strawberry.field(description="Invoices, newest first. first: 1..100.")
+    @strawberry.field(
+        description=(
+            "Invoices, newest first. first: 1..100. Amounts and hosted pages for owners and "
+            "admins only."
+        )
+    )
     async def invoices(
         self, info: Info[Context, None], first: int = 20, after: str | None = None
     ) -> InvoiceConnection:
         check_page_size(first)
-        cursor = parse_invoice_cursor(after) if after else None
+        cursor = parse_invoice_cursor(after) if after is not None else None
         rows = await info.context.loaders.invoices.load(self._id)
-        return invoice_page(rows, first, cursor)
+        return invoice_page(rows, first, cursor, await sees_money(info, self._id))
 
     @classmethod
     def of(cls, row: models.Workspace) -> Workspace:

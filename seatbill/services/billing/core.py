@@ -25,7 +25,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import stripe
 from stripe.params import SubscriptionUpdateParams
@@ -33,6 +32,7 @@ from stripe.params import SubscriptionUpdateParams
 from seatbill.catalog import Catalog, Interval, Plan, PlanPrice, PriceRef, match_stripe_price
 from seatbill.config import Settings
 from seatbill.models import AuditLog, Role, Subscription, User, Workspace
+from seatbill.origins import is_loopback, origin_host, origin_of
 from seatbill.services import mirror
 from seatbill.services.errors import DomainError, ErrorCode
 from seatbill.services.stripe_gateway import GatewayError, StripeGateway
@@ -202,13 +202,34 @@ def plan_price_for(plan: Plan, interval: Interval) -> PlanPrice:
     return found
 
 
-def redirect_url(raw: str, field: str) -> str:
+def allowed_origins(settings: Settings) -> frozenset[str]:
+    """ALLOWED_REDIRECT_ORIGINS, else PUBLIC_URL's origin."""
+    if settings.allowed_redirect_origins:
+        return frozenset(settings.allowed_redirect_origins)
+    public = origin_of(settings.public_url)
+    return frozenset({public} if public else ())
+
+
+def redirect_url(raw: str, field: str, settings: Settings) -> str:
+    """A URL Stripe may send people back to: absolute, on an allowed origin (or any loopback
+    origin while billing is emulated: no STRIPE_SECRET_KEY), and https unless loopback.
+    Anything else would make Stripe's pages an open redirect to someone else's site."""
     value = raw.strip()
-    parts = urlsplit(value)
-    if len(value) > MAX_URL or parts.scheme not in ("http", "https") or not parts.netloc:
+    origin = origin_of(value) if len(value) <= MAX_URL else None
+    if origin is None:
         raise DomainError(
             ErrorCode.VALIDATION, "Give an absolute http or https URL", ("input", field)
         )
+    loopback = is_loopback(origin_host(origin))
+    emulated = settings.stripe_secret_key is None
+    if not (origin in allowed_origins(settings) or (loopback and emulated)):
+        raise DomainError(
+            ErrorCode.VALIDATION,
+            f"{origin} is not an allowed redirect origin (ALLOWED_REDIRECT_ORIGINS)",
+            ("input", field),
+        )
+    if not origin.startswith("https:") and not loopback:
+        raise DomainError(ErrorCode.VALIDATION, "Give an https URL", ("input", field))
     return value
 
 

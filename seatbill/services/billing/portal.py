@@ -23,7 +23,7 @@ async def open_portal(
 ) -> str:
     """A Stripe customer portal session (payment methods, invoices, seats, cancel)."""
     workspace = await require_manager(viewer, raw_workspace_id)
-    back = redirect_url(return_url, "returnUrl")
+    back = redirect_url(return_url, "returnUrl", billing.settings)
     async with provider_errors():
         customer_id = await ensure_customer(billing, workspace)
         # Portal sessions live minutes: the same request within a minute gets the same one.
