@@ -89,6 +89,44 @@ def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(origins)
 
 
+@dataclass(frozen=True)
+class RateLimit:
+    """At most ``count`` calls per fixed window of ``seconds``."""
+
+    count: int
+    seconds: int
+
+    def __str__(self) -> str:
+        return f"{self.count}/{self.seconds}s"
+
+
+_RATE_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+# Generous for an interactive app; a workspace's owners and admins share its budget.
+DEFAULT_RATE_PER_USER = RateLimit(60, 60)
+DEFAULT_RATE_PER_WORKSPACE = RateLimit(120, 60)
+
+
+def _rate(env: Mapping[str, str], name: str, default: RateLimit) -> RateLimit | None:
+    """``N/second|minute|hour|day`` or ``N/Ks`` (a window of K seconds); ``off`` disables."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    text = raw.strip().lower()
+    if text == "off":
+        return None
+    count, _, unit = text.partition("/")
+    seconds = _RATE_UNITS.get(unit)
+    if seconds is None and unit.endswith("s") and unit[:-1].isdigit():
+        seconds = int(unit[:-1])
+    if not count.isdigit() or seconds is None or not 1 <= int(count) <= 1_000_000:
+        raise ConfigError(
+            f"{name}: expected N/second, N/minute, N/hour, N/day, N/Ks or off, got {raw!r}"
+        )
+    if not 1 <= seconds <= 86400:
+        raise ConfigError(f"{name}: the window must be 1 to 86400 seconds, got {raw!r}")
+    return RateLimit(int(count), seconds)
+
+
 def _database_url(env: Mapping[str, str]) -> str:
     raw = env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
     scheme = raw.split("://", 1)[0] if "://" in raw else ""
@@ -128,6 +166,9 @@ class Settings:
     max_query_tokens: int = 2000
     max_query_aliases: int = 30
     invitation_ttl_days: int = 7
+    # Calls that create rows or reach Stripe, per user and per workspace (None: no limit).
+    rate_limit_per_user: RateLimit | None = DEFAULT_RATE_PER_USER
+    rate_limit_per_workspace: RateLimit | None = DEFAULT_RATE_PER_WORKSPACE
     # Stripe. No secret key: `seatbill serve` starts the offline emulator and bills against it.
     stripe_secret_key: str | None = None
     stripe_webhook_secret: str | None = None
@@ -214,6 +255,10 @@ class Settings:
             introspection=_bool(env, "INTROSPECTION", graphiql),
             allowed_redirect_origins=_origins(env, "ALLOWED_REDIRECT_ORIGINS"),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 1_000_000, 1024, 100_000_000),
+            rate_limit_per_user=_rate(env, "RATE_LIMIT_PER_USER", DEFAULT_RATE_PER_USER),
+            rate_limit_per_workspace=_rate(
+                env, "RATE_LIMIT_PER_WORKSPACE", DEFAULT_RATE_PER_WORKSPACE
+            ),
             stripe_secret_key=stripe_key,
             stripe_webhook_secret=webhook_secret,
             stripe_api_base=_url(env, "STRIPE_API_BASE", {"http", "https"}),

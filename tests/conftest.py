@@ -21,7 +21,7 @@ import uvicorn
 
 from seatbill.app import create_app
 from seatbill.auth import issue_development_token
-from seatbill.config import Settings
+from seatbill.config import RateLimit, Settings
 from seatbill.db import migrate
 from seatbill.services.stripe_gateway import StripeGateway
 from seatbill.webhooks.handlers import handled_events
@@ -65,6 +65,11 @@ async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
         yield fresh
 
 
+# The shared server's scenarios invite a hundred people at once, beyond a person's default rate
+# limit; tests/test_rate_limits.py serves its own apps with tight limits.
+TEST_RATE_LIMIT = RateLimit(100_000, 60)
+
+
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
     # The tests' client app lives at https://app.example.com: Stripe may send people back there.
@@ -73,6 +78,8 @@ def settings(database_url: str) -> Settings:
         database_url=database_url,
         public_url="http://127.0.0.1",
         allowed_redirect_origins=("https://app.example.com",),
+        rate_limit_per_user=TEST_RATE_LIMIT,
+        rate_limit_per_workspace=TEST_RATE_LIMIT,
     )
 
 

@@ -176,6 +176,9 @@ async def test_two_apis_and_two_workers_end_with_the_exact_quantity(
         "STRIPE_API_BASE": emulator.url,
         "HOST": "127.0.0.1",
         "ALLOWED_REDIRECT_ORIGINS": "https://app.example.com",
+        # The owner invites a hundred people at once: beyond a person's default rate limit.
+        "RATE_LIMIT_PER_USER": "1000/minute",
+        "RATE_LIMIT_PER_WORKSPACE": "1000/minute",
     }
     try:
         # Migrate once up front: two `serve` processes must not race to create the tables.

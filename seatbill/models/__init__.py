@@ -12,6 +12,7 @@ from seatbill.models.billing import (
     SubscriptionItem,
     WebhookEvent,
 )
+from seatbill.models.rate_limits import RateLimitWindow
 from seatbill.models.workspace import (
     Invitation,
     InvitationStatus,
@@ -30,6 +31,7 @@ __all__ = [
     "Invoice",
     "ItemRole",
     "Membership",
+    "RateLimitWindow",
     "Role",
     "SeatOutbox",
     "SeatSyncState",

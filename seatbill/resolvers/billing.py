@@ -132,14 +132,14 @@ async def _preview(call: Awaitable[Preview]) -> ProrationPreview:
     try:
         return ProrationPreview.of(await call)
     except DomainError as error:
-        raise GraphQLError(
-            error.message,
-            extensions={
-                "code": error.code.value,
-                # Query arguments are not wrapped in `input`.
-                "field": [part for part in error.field if part != "input"] if error.field else None,
-            },
-        ) from None
+        extensions: dict[str, object] = {
+            "code": error.code.value,
+            # Query arguments are not wrapped in `input`.
+            "field": [part for part in error.field if part != "input"] if error.field else None,
+        }
+        if error.retry_after is not None:
+            extensions["retryAfter"] = error.retry_after  # RATE_LIMITED: seconds
+        raise GraphQLError(error.message, extensions=extensions) from None
 
 
 async def preview_seat_change(

@@ -40,6 +40,7 @@ async def invite_member(info: Ctx, input: InviteMemberInput) -> InvitationPayloa
             models.Role(input.role),
             ttl_days=info.context.settings.invitation_ttl_days,
             catalog=info.context.catalog,
+            settings=info.context.settings,
         )
     )
     if issued is None:

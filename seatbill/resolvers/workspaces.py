@@ -31,7 +31,9 @@ async def workspace(info: Ctx, id: strawberry.ID) -> Workspace | None:
 
 async def create_workspace(info: Ctx, input: CreateWorkspaceInput) -> WorkspacePayload:
     viewer = await info.context.viewer()
-    row, errors = await attempt(workspaces.create_workspace(viewer, input.name))
+    row, errors = await attempt(
+        workspaces.create_workspace(viewer, input.name, settings=info.context.settings)
+    )
     return WorkspacePayload(workspace=Workspace.of(row) if row else None, user_errors=errors)
 
 

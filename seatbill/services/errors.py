@@ -23,6 +23,7 @@ class ErrorCode(StrEnum):
     NO_SUBSCRIPTION = "NO_SUBSCRIPTION"  # a change needs a subscription: use startCheckout
     CONFLICT = "CONFLICT"
     PAYMENT_FAILED = "PAYMENT_FAILED"  # the charge for a change failed; nothing changed
+    RATE_LIMITED = "RATE_LIMITED"  # too many calls; retry after `retry_after` seconds
 
 
 class DomainError(Exception):
@@ -35,12 +36,14 @@ class DomainError(Exception):
         field: tuple[str, ...] | None = None,
         *,
         url: str | None = None,
+        retry_after: int | None = None,
     ):
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
         self.url = url  # a page where the user can act on it (Stripe's hosted invoice)
+        self.retry_after = retry_after  # RATE_LIMITED: seconds until a retry can succeed
 
 
 def not_found(what: str, field: tuple[str, ...] | None = None) -> DomainError:

@@ -14,8 +14,9 @@ from tortoise.transactions import in_transaction
 
 from seatbill.auth import Claims
 from seatbill.catalog import Catalog, SeatMode
+from seatbill.config import Settings
 from seatbill.models import Invitation, InvitationStatus, Membership, Role, User, Workspace
-from seatbill.services import mirror, seat_sync, seats, validation
+from seatbill.services import mirror, rate_limits, seat_sync, seats, validation
 from seatbill.services.errors import DomainError, ErrorCode, not_found
 
 MANAGERS = (Role.OWNER, Role.ADMIN)
@@ -87,7 +88,8 @@ async def get_workspace(user: User, raw_id: str) -> Workspace | None:
     return found.workspace if found else None
 
 
-async def create_workspace(user: User, name: str) -> Workspace:
+async def create_workspace(user: User, name: str, *, settings: Settings) -> Workspace:
+    await rate_limits.check(settings, "createWorkspace", user.id)
     clean = validation.workspace_name(name)
     async with in_transaction():
         workspace = await Workspace.create(id=uuid.uuid4(), name=clean)
@@ -152,8 +154,10 @@ async def invite_member(
     ttl_days: int = 7,
     *,
     catalog: Catalog,
+    settings: Settings,
 ) -> IssuedInvitation:
     member = await require_membership(user, raw_workspace_id, roles=MANAGERS)
+    await rate_limits.check(settings, "inviteMember", user.id, member.workspace.id)
     address = validation.email(raw_email)
     if role == Role.OWNER:
         raise DomainError(

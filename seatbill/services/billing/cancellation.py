@@ -26,7 +26,7 @@ async def cancel(
     billing: Billing, viewer: User, raw_workspace_id: str, *, at_period_end: bool = True
 ) -> Subscription | None:
     """Cancel at the end of the paid period (resumable until then), or at once (no refund)."""
-    workspace = await require_manager(viewer, raw_workspace_id)
+    workspace = await require_manager(billing, viewer, raw_workspace_id, "cancelSubscription")
     gateway = billing.stripe()
     async with provider_errors():
         view = await require_subscription(billing, workspace)
@@ -52,7 +52,7 @@ async def cancel(
 async def resume(billing: Billing, viewer: User, raw_workspace_id: str) -> Subscription | None:
     """Undo a cancellation at period end, while the period lasts (a seat decrease that was
     pending when it was cancelled comes back)."""
-    workspace = await require_manager(viewer, raw_workspace_id)
+    workspace = await require_manager(billing, viewer, raw_workspace_id, "resumeSubscription")
     async with provider_errors():
         view = await require_subscription(billing, workspace)
         if not view.cancel_at_period_end:
@@ -85,6 +85,7 @@ async def cancel_now_for_deleted_workspace(
     workspace: Workspace = member.workspace
     if not workspace.stripe_customer_id:
         return
+    await billing.limit("deleteWorkspace", viewer, workspace)
     gateway = billing.stripe()
     async with provider_errors():
         for sub in await gateway.list_subscriptions(workspace.stripe_customer_id):

@@ -56,7 +56,7 @@ async def start_checkout(
     checkouts never make two subscriptions. A new one is created with an idempotency key
     of workspace, plan, interval, seats, URLs, how many subscriptions the workspace has had,
     and the current hour (so an expired or completed session is not replayed for long)."""
-    workspace = await require_manager(viewer, raw_workspace_id)
+    workspace = await require_manager(billing, viewer, raw_workspace_id, "startCheckout")
     plan = find_plan(billing.catalog, plan_id)
     plan_price = plan_price_for(plan, interval)
     success = redirect_url(success_url, "successUrl", billing.settings)

@@ -33,7 +33,7 @@ from seatbill.catalog import Catalog, Interval, Plan, PlanPrice, PriceRef, match
 from seatbill.config import Settings
 from seatbill.models import AuditLog, Role, Subscription, User, Workspace
 from seatbill.origins import is_loopback, origin_host, origin_of
-from seatbill.services import mirror
+from seatbill.services import mirror, rate_limits
 from seatbill.services.errors import DomainError, ErrorCode
 from seatbill.services.stripe_gateway import GatewayError, StripeGateway
 from seatbill.services.workspaces import require_membership
@@ -53,6 +53,10 @@ class Billing:
     gateway: StripeGateway | None
     catalog: Catalog
     settings: Settings
+
+    async def limit(self, operation: str, viewer: User, workspace: Workspace) -> None:
+        """Count a call against the rate limits, or refuse it with ``RATE_LIMITED``."""
+        await rate_limits.check(self.settings, operation, viewer.id, workspace.id)
 
     def stripe(self) -> StripeGateway:
         if self.gateway is None:
@@ -178,9 +182,15 @@ async def provider_errors() -> AsyncIterator[None]:
         raise DomainError(ErrorCode.BILLING_PROVIDER_ERROR, exc.message) from None
 
 
-async def require_manager(viewer: User, raw_workspace_id: str) -> Workspace:
+async def require_manager(
+    billing: Billing, viewer: User, raw_workspace_id: str, operation: str
+) -> Workspace:
+    """The workspace, when the viewer is its OWNER or ADMIN; then the call counts against the
+    viewer's and the workspace's rate limits (``RATE_LIMITED``, before anything changes or
+    reaches Stripe). ``operation`` names the call in the log."""
     member = await require_membership(viewer, raw_workspace_id, roles=MANAGERS)
     workspace: Workspace = member.workspace
+    await billing.limit(operation, viewer, workspace)
     return workspace
 
 

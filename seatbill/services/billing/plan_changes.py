@@ -117,7 +117,7 @@ async def swap_plan(
     items change price, the seat quantity stays (auto plans: the members), the difference is
     prorated and invoiced at once. An interval switch starts a new billing period now. The same
     plan and interval moves a subscription on a superseded price to the catalog's current one."""
-    workspace = await require_manager(viewer, raw_workspace_id)
+    workspace = await require_manager(billing, viewer, raw_workspace_id, "switchPlan")
     async with provider_errors():
         change = await plan_change(billing, workspace, plan_id, interval)
         view = change.view

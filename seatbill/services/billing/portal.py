@@ -22,7 +22,7 @@ async def open_portal(
     billing: Billing, viewer: User, raw_workspace_id: str, return_url: str
 ) -> str:
     """A Stripe customer portal session (payment methods, invoices, seats, cancel)."""
-    workspace = await require_manager(viewer, raw_workspace_id)
+    workspace = await require_manager(billing, viewer, raw_workspace_id, "openBillingPortal")
     back = redirect_url(return_url, "returnUrl", billing.settings)
     async with provider_errors():
         customer_id = await ensure_customer(billing, workspace)

@@ -53,7 +53,7 @@ async def preview_seat_change(
     """What ``update_seats(seat_count)`` would charge now and on the next invoice; on an auto
     plan, what ``seat_count`` members would cost as seat sync bills them (prorations on the
     next invoice)."""
-    workspace = await require_manager(viewer, raw_workspace_id)
+    workspace = await require_manager(billing, viewer, raw_workspace_id, "previewSeatChange")
     async with provider_errors():
         change = await seat_change(billing, workspace, seat_count, preview=True)
         return await _preview(billing, change.view, seat_items(change), change.timing)
@@ -63,7 +63,7 @@ async def preview_plan_change(
     billing: Billing, viewer: User, raw_workspace_id: str, plan_id: str, interval: Interval
 ) -> Preview:
     """What ``swap_plan(plan_id, interval)`` would charge now and on the next invoice."""
-    workspace = await require_manager(viewer, raw_workspace_id)
+    workspace = await require_manager(billing, viewer, raw_workspace_id, "previewPlanChange")
     async with provider_errors():
         change = await plan_change(billing, workspace, plan_id, interval)
         items = await plan_items(billing, change)

@@ -111,7 +111,7 @@ async def update_seats(
     next period start (pending, no credit) or, when the plan prorates decreases, now with a
     prorated credit. Asking for the current quantity drops a pending decrease. A preview's
     ``proration_date`` makes the charge equal the preview's to the cent."""
-    workspace = await require_manager(viewer, raw_workspace_id)
+    workspace = await require_manager(billing, viewer, raw_workspace_id, "updateSeats")
     async with provider_errors():
         change = await seat_change(billing, workspace, seat_count)
         view = change.view
