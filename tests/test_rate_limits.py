@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from seatbill.config import DEV_JWT_SECRET, ConfigError, RateLimit, Settings
+from seatbill.config import ConfigError, RateLimit, Settings
 from seatbill.models import Invitation, Membership, RateLimitWindow, Workspace
 from seatbill.services import rate_limits
 from seatbill.services.errors import DomainError, ErrorCode
@@ -40,6 +40,7 @@ from tests.billing_support import (
 from tests.conftest import REPO, Api, Stack, serve
 from tests.test_scale_out import (
     POSTGRES_URL,
+    SCALE_JWT_SECRET,
     free_port,
     processes,
     scale_out_database,
@@ -309,7 +310,7 @@ async def test_two_api_processes_share_the_limits_exactly(
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "SEAT_SYNC"))},
         "DATABASE_URL": scale_out_database,
-        "JWT_SECRET": DEV_JWT_SECRET,
+        "JWT_SECRET": SCALE_JWT_SECRET,  # with a Stripe key the development one is refused
         "STRIPE_SECRET_KEY": "sk_test_x",
         "STRIPE_WEBHOOK_SECRET": f"whsec_limits_{uuid.uuid4().hex}",
         "STRIPE_API_BASE": emulator.url,
@@ -342,7 +343,7 @@ async def test_two_api_processes_share_the_limits_exactly(
                 urls = [f"http://127.0.0.1:{port}" for port in api_ports]
                 for url, proc in zip(urls, apis, strict=True):
                     await wait_healthy(http, url, proc)
-                one, two = (Api(url, Settings(), http) for url in urls)
+                one, two = (Api(url, Settings(jwt_secret=SCALE_JWT_SECRET), http) for url in urls)
                 await away_from_window_edge()
                 await _burst_per_user(one, two)
                 await _burst_per_workspace(one, two)
