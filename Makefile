@@ -6,7 +6,7 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 VENV_BIN := .venv/bin
 
-.PHONY: run test setup lint typecheck unit browser migrations clean
+.PHONY: run test setup lint typecheck unit browser node-tools audit-http migrations clean
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -25,6 +25,19 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || sudo sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null'; }
 
+# graphql-http's GraphQL-over-HTTP audit runs in node (tests/test_graphql_http.py); npm installs
+# it into .tools/node in about two seconds. Without npm the audit test is skipped.
+GRAPHQL_HTTP := .tools/node/node_modules/graphql-http/package.json
+$(GRAPHQL_HTTP):
+	@command -v npm >/dev/null 2>&1 || { echo "npm not found: the graphql-http audit test will be skipped"; exit 0; }; \
+	  npm install --silent --no-audit --no-fund --prefix .tools/node graphql-http@1.23.1 graphql@16.15.0
+
+node-tools: $(GRAPHQL_HTTP)
+
+# The audit alone, against a server started for it.
+audit-http: setup node-tools
+	$(VENV_BIN)/pytest -q tests/test_graphql_http.py -k audit
+
 run: setup
 	$(VENV_BIN)/seatbill serve
 
@@ -35,7 +48,7 @@ lint: setup
 typecheck: setup
 	$(VENV_BIN)/mypy seatbill stripe_emulator
 
-unit: setup browser
+unit: setup browser node-tools
 	$(VENV_BIN)/pytest
 
 test: lint typecheck unit

@@ -14,7 +14,8 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -24,7 +25,9 @@ from tortoise import Tortoise, connections
 from seatbill.auth import TokenVerifier
 from seatbill.catalog import Catalog, default_catalog_path, load_catalog
 from seatbill.config import Settings
+from seatbill.cors import cors_middleware
 from seatbill.db import tortoise_config
+from seatbill.graphql_http import ASSETS_PATH, GRAPHIQL_ASSETS, PersistedQueries, serve_graphql
 from seatbill.limits import BadBody, BodySizeLimit, parse_request_json
 from seatbill.schema import build_schema
 from seatbill.schema.context import Context
@@ -59,19 +62,21 @@ class GraphQLApp(GraphQL[Context, None]):
         super().__init__(
             schema,
             graphql_ide="graphiql" if settings.graphiql else None,
-            allow_queries_via_get=False,
+            allow_queries_via_get=True,
         )
         self.settings = settings
         self.catalog = catalog
         self.gateway = gateway
         self.verifier = TokenVerifier(settings)
+        self.persisted_queries = PersistedQueries(settings.persisted_queries_cache_size)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
         try:
-            response = await self.run(Request(scope, receive=receive))
+            # GraphQL over HTTP (media types, status codes, GET, persisted queries) and GraphiQL.
+            response = await serve_graphql(self, Request(scope, receive=receive))
         except HTTPException as exc:
             # Refused requests get a GraphQL-over-HTTP error body, not strawberry's plain text.
             response = JSONResponse(
@@ -154,11 +159,19 @@ def create_app(
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            *(
+                [Mount(ASSETS_PATH, StaticFiles(directory=GRAPHIQL_ASSETS), name="graphiql")]
+                if settings.graphiql
+                else []
+            ),
             Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],
-        middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
+        middleware=[
+            *cors_middleware(settings.cors_origins),
+            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+        ],
         lifespan=lifespan,
     )
     app.state.settings = settings

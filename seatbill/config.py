@@ -159,6 +159,10 @@ class Settings:
     # Origins startCheckout/openBillingPortal may send people back to; empty: PUBLIC_URL's.
     allowed_redirect_origins: tuple[str, ...] = ()
     graphiql: bool = True
+    # Browser origins allowed to call the API cross-origin (CORS); empty: none.
+    cors_origins: tuple[str, ...] = ()
+    # Apollo automatic persisted queries held per process (least recently used out first).
+    persisted_queries_cache_size: int = 1000
     # Introspection and "Did you mean" suggestions; from_env defaults it to GRAPHIQL.
     introspection: bool = True
     max_body_bytes: int = 1_000_000
@@ -254,6 +258,10 @@ class Settings:
             graphiql=graphiql,
             introspection=_bool(env, "INTROSPECTION", graphiql),
             allowed_redirect_origins=_origins(env, "ALLOWED_REDIRECT_ORIGINS"),
+            cors_origins=_origins(env, "CORS_ORIGINS"),
+            persisted_queries_cache_size=_int(
+                env, "PERSISTED_QUERIES_CACHE_SIZE", 1000, 0, 1_000_000
+            ),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 1_000_000, 1024, 100_000_000),
             rate_limit_per_user=_rate(env, "RATE_LIMIT_PER_USER", DEFAULT_RATE_PER_USER),
             rate_limit_per_workspace=_rate(
