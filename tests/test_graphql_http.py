@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from seatbill.config import ConfigError, Settings
 from seatbill.graphql_http import GRAPHQL_RESPONSE_JSON, PersistedQueries, negotiate
 from tests.conftest import REPO, Api, Stack, serve
 
@@ -320,3 +321,19 @@ async def _run_node(node: str, url: str) -> tuple[str, str]:
     )
     out, err = await asyncio.wait_for(process.communicate(), timeout=120)
     return out.decode(), err.decode()
+
+
+def test_cors_and_cache_settings_are_checked_at_start_up() -> None:
+    settings = Settings.from_env({"CORS_ORIGINS": "https://app.example.com, http://localhost:5173"})
+    assert settings.cors_origins == ("https://app.example.com", "http://localhost:5173")
+    assert Settings.from_env({}).cors_origins == ()
+    assert Settings.from_env({}).persisted_queries_cache_size == 1000
+    for env, variable in [
+        ({"CORS_ORIGINS": "app.example.com"}, "CORS_ORIGINS"),
+        ({"CORS_ORIGINS": "http://app.example.com"}, "CORS_ORIGINS"),
+        ({"PERSISTED_QUERIES_CACHE_SIZE": "lots"}, "PERSISTED_QUERIES_CACHE_SIZE"),
+        ({"PERSISTED_QUERIES_CACHE_SIZE": "-1"}, "PERSISTED_QUERIES_CACHE_SIZE"),
+    ]:
+        with pytest.raises(ConfigError) as error:
+            Settings.from_env(env)
+        assert str(error.value).startswith(f"{variable}:") and "\n" not in str(error.value)
