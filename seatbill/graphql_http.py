@@ -9,17 +9,19 @@ import json
 from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from starlette.websockets import WebSocket
 from strawberry.exceptions import MissingQueryError
+from strawberry.schema.base import BaseSchema
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-if TYPE_CHECKING:
-    from seatbill.app import GraphQLApp
+from seatbill.config import Settings
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
@@ -108,6 +110,22 @@ class PersistedQueries:
         return len(self._queries)
 
 
+class GraphQLView(Protocol):
+    """What this module needs of the GraphQL view (seatbill.app.GraphQLApp)."""
+
+    settings: Settings
+    schema: BaseSchema
+    persisted_queries: PersistedQueries
+
+    def parse_json(self, data: str | bytes) -> Any: ...
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Any: ...
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> Any: ...
+
+
 class _Refused(Exception):
     def __init__(self, response: Response) -> None:
         self.response = response
@@ -128,7 +146,7 @@ def _wants_ide(request: Request) -> bool:
     )
 
 
-async def _params(view: GraphQLApp, request: Request) -> dict[str, Any]:
+async def _params(view: GraphQLView, request: Request) -> dict[str, Any]:
     if request.method == "GET":
         params: dict[str, Any] = dict(request.query_params)
         for name in ("variables", "extensions"):
@@ -164,7 +182,7 @@ def _check(params: Mapping[str, Any]) -> None:
 
 
 def _persisted_query(
-    view: GraphQLApp, query: str | None, extensions: Mapping[str, Any] | None, media: str
+    view: GraphQLView, query: str | None, extensions: Mapping[str, Any] | None, media: str
 ) -> tuple[str | None, str | None]:
     """The query to run and, when the client sent both, the hash to register it under."""
     persisted = (extensions or {}).get("persistedQuery")
@@ -194,7 +212,7 @@ def _persisted_query(
     return query, sha
 
 
-async def serve_graphql(view: GraphQLApp, request: Request) -> Response:
+async def serve_graphql(view: GraphQLView, request: Request) -> Response:
     media = negotiate(request.headers.get("accept"))
     if _wants_ide(request):
         if not view.settings.graphiql:
@@ -208,7 +226,7 @@ async def serve_graphql(view: GraphQLApp, request: Request) -> Response:
         return refused.response
 
 
-async def _execute(view: GraphQLApp, request: Request, media: str) -> Response:
+async def _execute(view: GraphQLView, request: Request, media: str) -> Response:
     params = await _params(view, request)
     _check(params)
     query, register_as = _persisted_query(
