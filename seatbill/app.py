@@ -23,7 +23,9 @@ from seatbill.auth import TokenVerifier
 from seatbill.catalog import Catalog, default_catalog_path, load_catalog
 from seatbill.config import Settings
 from seatbill.db import tortoise_config
+from seatbill.graphql_metrics import GraphQLMetrics
 from seatbill.limits import BodySizeLimit
+from seatbill.metrics_route import metrics
 from seatbill.schema import build_schema
 from seatbill.schema.context import Context
 from seatbill.services.seat_sync import SeatSyncWorker
@@ -51,7 +53,8 @@ class GraphQLApp(GraphQL[Context, None]):
                     MaskErrors,
                     should_mask_error=_is_unexpected,
                     error_message="Internal server error",
-                )
+                ),
+                GraphQLMetrics,
             ],
         )
         super().__init__(
@@ -133,8 +136,11 @@ def create_app(
             Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics),
         ],
-        middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
+        middleware=[
+            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+        ],
         lifespan=lifespan,
     )
     app.state.settings = settings

@@ -94,6 +94,8 @@ class Settings:
     dunning_max_attempts: int = 3
     # The seat-sync worker runs inside `seatbill serve` unless SEAT_SYNC_WORKER=external.
     seat_sync_in_process: bool = True
+    # PROMETHEUS_MULTIPROC_DIR: /metrics aggregates the processes sharing this directory.
+    metrics_multiproc_dir: Path | None = None
     dev_defaults: tuple[str, ...] = field(default=())
 
     @property
@@ -140,6 +142,10 @@ class Settings:
         worker = (env.get("SEAT_SYNC_WORKER") or "in-process").strip().lower()
         if worker not in {"in-process", "external"}:
             raise ConfigError(f"SEAT_SYNC_WORKER: expected in-process or external, got {worker!r}")
+        multiproc_raw = env.get("PROMETHEUS_MULTIPROC_DIR") or None
+        multiproc = Path(multiproc_raw) if multiproc_raw else None
+        if multiproc is not None and not (multiproc.is_dir() and os.access(multiproc, os.W_OK)):
+            raise ConfigError(f"PROMETHEUS_MULTIPROC_DIR: no writable directory {multiproc_raw!r}")
         return cls(
             host=host,
             port=port,
@@ -158,5 +164,6 @@ class Settings:
             stripe_emulator_port=_int(env, "STRIPE_EMULATOR_PORT", 12111, 0, 65535),
             dunning_max_attempts=_int(env, "DUNNING_MAX_ATTEMPTS", 3, 1, 100),
             seat_sync_in_process=worker == "in-process",
+            metrics_multiproc_dir=multiproc,
             dev_defaults=tuple(dev),
         )
