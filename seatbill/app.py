@@ -25,6 +25,7 @@ from seatbill.config import Settings
 from seatbill.db import tortoise_config
 from seatbill.graphql_metrics import GraphQLMetrics
 from seatbill.limits import BodySizeLimit
+from seatbill.logs import RequestIdMiddleware
 from seatbill.metrics_route import metrics
 from seatbill.schema import build_schema
 from seatbill.schema.context import Context
@@ -139,6 +140,7 @@ def create_app(
             Route("/metrics", metrics),
         ],
         middleware=[
+            Middleware(RequestIdMiddleware),
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
         ],
         lifespan=lifespan,

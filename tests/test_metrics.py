@@ -18,6 +18,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from seatbill import metrics
+from seatbill.config import ConfigError, Settings
 from seatbill.models import SeatOutbox
 from seatbill.services.stripe_gateway import GatewayError
 from tests.conftest import REPO, Api, Stack, free_socket
@@ -218,3 +219,11 @@ async def test_processes_sharing_a_multiprocess_dir_are_served_as_one(tmp_path: 
         await asyncio.to_thread(_stop_all, processes)
     files = await asyncio.to_thread(lambda: sorted(p.name for p in folder.iterdir()))
     assert len(files) >= 2, files  # each process keeps its values in files of its own
+
+
+def test_multiprocess_dir_setting(tmp_path: Path) -> None:
+    assert Settings.from_env({}).metrics_multiproc_dir is None
+    folder = str(tmp_path)
+    assert Settings.from_env({"PROMETHEUS_MULTIPROC_DIR": folder}).metrics_multiproc_dir == tmp_path
+    with pytest.raises(ConfigError, match=r"^PROMETHEUS_MULTIPROC_DIR: no writable directory"):
+        Settings.from_env({"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "missing")})
