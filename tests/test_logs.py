@@ -25,6 +25,7 @@ from seatbill.auth import issue_development_token
 from seatbill.config import ConfigError, Settings
 from seatbill.logs import (
     EMULATOR_THREAD,
+    UVICORN_LOGGERS,
     JsonFormatter,
     RecordFilter,
     TextFormatter,
@@ -203,6 +204,14 @@ def test_emulator_lines_are_labelled_and_its_server_chatter_left_out() -> None:
     root.setLevel(logging.INFO)
     for handler in (text_handler, json_handler):
         root.addHandler(handler)
+    # As `seatbill serve` has them (another server in this test session may have given
+    # uvicorn's loggers handlers of their own).
+    uvicorn_loggers = [logging.getLogger(name) for name in UVICORN_LOGGERS]
+    saved = [(lg.handlers[:], lg.propagate, lg.level) for lg in uvicorn_loggers]
+    for lg in uvicorn_loggers:
+        lg.handlers.clear()
+        lg.propagate = True
+        lg.setLevel(logging.NOTSET)
     try:
         # A real emulator whose webhook target is down: its deliverer warns (its own logger).
         dead = f"http://127.0.0.1:{free_port()}/webhooks/stripe"
@@ -214,7 +223,10 @@ def test_emulator_lines_are_labelled_and_its_server_chatter_left_out() -> None:
             )
             client.v1.customers.create()
             assert emulator.wait_for_webhooks(10)
-        # Its uvicorn: lifecycle and access lines (INFO) are left out, warnings labelled.
+        # Its uvicorn: lifecycle and access lines (INFO) are left out, warnings labelled. The
+        # API's server has set uvicorn's loggers to INFO (`seatbill serve` does).
+        for lg in uvicorn_loggers:
+            lg.setLevel(logging.INFO)
         _in_emulator_thread("uvicorn.error", logging.INFO, "Shutting down")
         _in_emulator_thread("uvicorn.access", logging.INFO, '127.0.0.1 - "GET /v1/x" 200')
         _in_emulator_thread("uvicorn.error", logging.WARNING, "Invalid HTTP request received.")
@@ -224,6 +236,10 @@ def test_emulator_lines_are_labelled_and_its_server_chatter_left_out() -> None:
         for handler in (text_handler, json_handler):
             root.removeHandler(handler)
         root.setLevel(previous)
+        for lg, (handlers, propagate, level) in zip(uvicorn_loggers, saved, strict=True):
+            lg.handlers[:] = handlers
+            lg.propagate = propagate
+            lg.setLevel(level)
 
     lines = text.getvalue().splitlines()
     delivery = [line for line in lines if "failed after 1 attempts" in line]
