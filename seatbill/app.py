@@ -28,7 +28,10 @@ from seatbill.config import Settings
 from seatbill.cors import cors_middleware
 from seatbill.db import tortoise_config
 from seatbill.graphql_http import ASSETS_PATH, GRAPHIQL_ASSETS, PersistedQueries, serve_graphql
+from seatbill.graphql_metrics import GraphQLMetrics
 from seatbill.limits import BadBody, BodySizeLimit, parse_request_json
+from seatbill.logs import RequestIdMiddleware
+from seatbill.metrics_route import metrics
 from seatbill.schema import build_schema
 from seatbill.schema.context import Context
 from seatbill.services.seat_sync import SeatSyncWorker
@@ -56,7 +59,8 @@ class GraphQLApp(GraphQL[Context, None]):
                     MaskErrors,
                     should_mask_error=_is_unexpected,
                     error_message="Internal server error",
-                )
+                ),
+                GraphQLMetrics,
             ],
         )
         super().__init__(
@@ -167,8 +171,10 @@ def create_app(
             Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics),
         ],
         middleware=[
+            Middleware(RequestIdMiddleware),
             *cors_middleware(settings.cors_origins),
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
         ],

@@ -27,10 +27,11 @@ def _settings() -> Settings:
         raise SystemExit(2) from None
 
 
-def _logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+def _logging(settings: Settings) -> None:
+    """One format (LOG_FORMAT) for seatbill, uvicorn and the emulator started beside it."""
+    from seatbill.logs import configure_logging
+
+    configure_logging(settings.log_format)
 
 
 def _catalog(settings: Settings) -> Catalog:
@@ -112,16 +113,15 @@ def _start_billing(settings: Settings, catalog: Catalog) -> tuple[Settings, Emul
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    # Settings first: they are checked before anything (metrics included) is set up.
+    settings = _settings()
+    _logging(settings)
+
     import uvicorn
 
     from seatbill.app import create_app
     from seatbill.db import migrate
 
-    _logging()
-    # The SDK and httpx log every request at INFO; Stripe failures are logged by the gateway.
-    for noisy in ("stripe", "httpx"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    settings = _settings()
     for default in settings.dev_defaults:
         log.warning("development default in use (set it for production): %s", default)
     catalog = _catalog(settings)
@@ -131,7 +131,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         app = create_app(settings, catalog=catalog, gateway=_stripe_gateway(settings))
         log.info("serving GraphQL on http://%s:%s/graphql", settings.host, settings.port)
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+        # log_config=None: uvicorn's lines go through the handler _logging set up.
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", log_config=None)
     finally:
         if emulator is not None:
             emulator.stop()
@@ -203,8 +204,8 @@ def cmd_stripe_setup(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """The seat-sync worker as a process of its own (API processes: SEAT_SYNC_WORKER=external)."""
-    _logging()
     settings = _settings()
+    _logging(settings)
     if settings.stripe_secret_key is None and settings.stripe_api_base is None:
         print(
             "seatbill: the worker needs STRIPE_SECRET_KEY (Stripe) or STRIPE_API_BASE "
@@ -243,8 +244,8 @@ async def _run_worker(settings: Settings, catalog: Catalog) -> None:
 def cmd_migrate(args: argparse.Namespace) -> int:
     from seatbill.db import migrate
 
-    _logging()
     settings = _settings()
+    _logging(settings)
     applied = asyncio.run(migrate(settings.database_url))
     print(f"applied: {', '.join(applied)}" if applied else "database is up to date")
     return 0

@@ -183,6 +183,10 @@ class Settings:
     dunning_max_attempts: int = 3
     # The seat-sync worker runs inside `seatbill serve` unless SEAT_SYNC_WORKER=external.
     seat_sync_in_process: bool = True
+    # LOG_FORMAT: "json" or "text"; None: text when stderr is a terminal, else json.
+    log_format: str | None = None
+    # PROMETHEUS_MULTIPROC_DIR: /metrics aggregates the processes sharing this directory.
+    metrics_multiproc_dir: Path | None = None
     dev_defaults: tuple[str, ...] = field(default=())
 
     @property
@@ -243,6 +247,13 @@ class Settings:
         if worker not in {"in-process", "external"}:
             raise ConfigError(f"SEAT_SYNC_WORKER: expected in-process or external, got {worker!r}")
         graphiql = _bool(env, "GRAPHIQL", True)
+        log_format = (env.get("LOG_FORMAT") or "").strip().lower() or None
+        if log_format not in {None, "json", "text"}:
+            raise ConfigError(f"LOG_FORMAT: expected json or text, got {env.get('LOG_FORMAT')!r}")
+        multiproc_raw = env.get("PROMETHEUS_MULTIPROC_DIR") or None
+        multiproc = Path(multiproc_raw) if multiproc_raw else None
+        if multiproc is not None and not (multiproc.is_dir() and os.access(multiproc, os.W_OK)):
+            raise ConfigError(f"PROMETHEUS_MULTIPROC_DIR: no writable directory {multiproc_raw!r}")
         return cls(
             host=host,
             port=port,
@@ -273,5 +284,7 @@ class Settings:
             stripe_emulator_port=_int(env, "STRIPE_EMULATOR_PORT", 12111, 0, 65535),
             dunning_max_attempts=_int(env, "DUNNING_MAX_ATTEMPTS", 3, 1, 100),
             seat_sync_in_process=worker == "in-process",
+            log_format=log_format,
+            metrics_multiproc_dir=multiproc,
             dev_defaults=tuple(dev),
         )

@@ -6,10 +6,13 @@ each hold a full migration set generated from the same models.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +55,26 @@ async def migrate(database_url: str, location: Path | None = None) -> list[str]:
     try:
         return await command.upgrade(run_in_transaction=True)
     finally:
-        await Tortoise.close_connections()
+        # Tortoise logs "Tortoise-ORM shutdown" on every close: here, during start-up, it
+        # would read as the service stopping.
+        with _quiet_shutdown_line():
+            await Tortoise.close_connections()
+
+
+class _ShutdownLine(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "Tortoise-ORM shutdown"
+
+
+@contextmanager
+def _quiet_shutdown_line() -> Iterator[None]:
+    logger = logging.getLogger("tortoise")
+    line = _ShutdownLine()
+    logger.addFilter(line)
+    try:
+        yield
+    finally:
+        logger.removeFilter(line)
 
 
 async def pending_model_changes(dialect: str, location: Path | None = None) -> bool:

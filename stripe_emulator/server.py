@@ -18,6 +18,9 @@ from stripe_emulator.api import handle
 from stripe_emulator.app_state import Emulator, Options
 
 API_METHODS = ["GET", "POST", "DELETE"]
+# The thread the in-process server runs in; a host process tells the emulator's uvicorn lines
+# (logger "uvicorn.*", like its own) from its own by it.
+THREAD_NAME = "stripe-emulator"
 
 
 def create_app(
@@ -118,13 +121,15 @@ class EmulatorServer:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self.app, log_level=self._log_level, lifespan="on", access_log=False
-        )
+        # log_config=None: the host process's logging stays as it set it up (uvicorn's default
+        # config would add handlers of its own to the shared "uvicorn" loggers). Its lines are
+        # told apart by this thread's name (THREAD_NAME); at the default level "warning" its
+        # start, stop and access lines are not written.
+        config = uvicorn.Config(self.app, log_level=self._log_level, lifespan="on", log_config=None)
         server = uvicorn.Server(config)
         self._server = server
         self._thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="stripe-emulator", daemon=True
+            target=server.run, kwargs={"sockets": [sock]}, name=THREAD_NAME, daemon=True
         )
         self._thread.start()
         deadline = time.monotonic() + timeout

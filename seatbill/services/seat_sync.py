@@ -26,6 +26,7 @@ import stripe
 from tortoise.transactions import in_transaction
 
 from seatbill.catalog import Catalog, SeatMode
+from seatbill.metrics import SEAT_SYNC_PASSES
 from seatbill.models import (
     ItemRole,
     SeatOutbox,
@@ -288,8 +289,10 @@ class SeatSyncWorker:
         except Exception:
             log.exception("seat sync for workspace %s failed", workspace_id)
             if claimed:
+                SEAT_SYNC_PASSES.labels("crashed").inc()
                 await self._after_crash(claimed)
             return None
+        SEAT_SYNC_PASSES.labels(outcome.result.value).inc()
         self._log(workspace_id, claimed, outcome)
         return outcome
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sys
+import time
 from collections.abc import Awaitable, Sequence
 from typing import Any, TypeVar, cast
 
@@ -39,6 +41,7 @@ from stripe.params.billing_portal import (
 from stripe.params.checkout import SessionCreateParams
 
 from seatbill.config import Settings
+from seatbill.metrics import observe_stripe_call
 
 log = logging.getLogger("seatbill.stripe")
 
@@ -97,13 +100,25 @@ def is_seatbill_portal_configuration(config: stripe.billing_portal.Configuration
     return metadata.get(key) == value
 
 
-def _translate(exc: stripe.StripeError) -> GatewayError:
+def _expected_missing(exc: stripe.StripeError) -> bool:
+    return isinstance(exc, stripe.InvalidRequestError) and exc.http_status == 404
+
+
+def _status(result: object) -> str:
+    """The HTTP status of a successful call, as the SDK recorded it."""
+    response = getattr(result, "last_response", None)
+    code = getattr(response, "code", None)
+    return str(code) if isinstance(code, int) else "ok"
+
+
+def _translate(exc: stripe.StripeError, *, quiet: bool = False) -> GatewayError:
     status = exc.http_status
     retryable = isinstance(exc, stripe.APIConnectionError | stripe.RateLimitError) or (
         status is not None and status >= 500
     )
     # Log Stripe's own words for operators; the client gets a generic, safe sentence.
-    log.warning(
+    log.log(
+        logging.DEBUG if quiet else logging.WARNING,
         "stripe error: type=%s status=%s code=%s request_id=%s message=%s",
         type(exc).__name__,
         status,
@@ -158,11 +173,23 @@ class StripeGateway:
             max_network_retries=settings.stripe_max_network_retries,
         )
 
-    async def _call(self, call: Awaitable[T]) -> T:
+    async def _call(self, call: Awaitable[T], *, missing_ok: bool = False) -> T:
+        """Every call to Stripe: errors translated, and counted and timed for /metrics under
+        the calling gateway method's name (a bounded label, never an id). ``missing_ok``: a
+        404 is an expected answer, not logged as a Stripe error."""
+        method = sys._getframe(1).f_code.co_name
+        started = time.perf_counter()
+        status = "network_error"
         try:
-            return await call
+            result = await call
+            status = _status(result)
+            return result
         except stripe.StripeError as exc:
-            raise _translate(exc) from None
+            if exc.http_status is not None:
+                status = str(exc.http_status)
+            raise _translate(exc, quiet=missing_ok and _expected_missing(exc)) from None
+        finally:
+            observe_stripe_call(method, status, time.perf_counter() - started)
 
     # Reads ---------------------------------------------------------------------------
 
@@ -246,13 +273,13 @@ class StripeGateway:
     async def retrieve_product(self, product_id: str) -> stripe.Product | None:
         """The product, or None when Stripe has none with that id (an expected answer)."""
         try:
-            return await self.client.v1.products.retrieve_async(product_id)
-        except stripe.InvalidRequestError as exc:
-            if exc.http_status == 404:
+            return await self._call(
+                self.client.v1.products.retrieve_async(product_id), missing_ok=True
+            )
+        except GatewayError as exc:
+            if exc.status == 404:
                 return None
-            raise _translate(exc) from None
-        except stripe.StripeError as exc:
-            raise _translate(exc) from None
+            raise
 
     async def retrieve_test_clock_time(self, clock_id: str) -> int:
         """A test clock's frozen time (test mode only): "now" for its customers."""
