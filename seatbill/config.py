@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -67,6 +68,25 @@ def _database_url(env: Mapping[str, str]) -> str:
     return raw
 
 
+def _forwarded_allow_ips(env: Mapping[str, str]) -> str:
+    """Proxies whose X-Forwarded-For/-Proto uvicorn trusts: IPs or networks, or ``*``."""
+    raw = (env.get("FORWARDED_ALLOW_IPS") or "127.0.0.1").strip()
+    entries = [entry.strip() for entry in raw.split(",") if entry.strip()]
+    for entry in entries:
+        if entry == "*":
+            continue
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"FORWARDED_ALLOW_IPS: expected IP addresses or networks separated by commas, "
+                f"or *, got {entry!r}"
+            ) from None
+    if not entries:
+        raise ConfigError("FORWARDED_ALLOW_IPS: expected at least one IP address, or *")
+    return ",".join(entries)
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -94,6 +114,8 @@ class Settings:
     dunning_max_attempts: int = 3
     # The seat-sync worker runs inside `seatbill serve` unless SEAT_SYNC_WORKER=external.
     seat_sync_in_process: bool = True
+    # Proxies trusted for X-Forwarded-For / X-Forwarded-Proto (uvicorn's forwarded_allow_ips).
+    forwarded_allow_ips: str = "127.0.0.1"
     dev_defaults: tuple[str, ...] = field(default=())
 
     @property
@@ -158,5 +180,6 @@ class Settings:
             stripe_emulator_port=_int(env, "STRIPE_EMULATOR_PORT", 12111, 0, 65535),
             dunning_max_attempts=_int(env, "DUNNING_MAX_ATTEMPTS", 3, 1, 100),
             seat_sync_in_process=worker == "in-process",
+            forwarded_allow_ips=_forwarded_allow_ips(env),
             dev_defaults=tuple(dev),
         )
