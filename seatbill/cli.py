@@ -434,6 +434,14 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schema(args: argparse.Namespace) -> int:
+    """The SDL of the schema `seatbill serve` answers with (no database or Stripe needed)."""
+    from seatbill.schema import build_schema
+
+    sys.stdout.write(build_schema(_settings()).as_str().rstrip("\n") + "\n")
+    return 0
+
+
 def cmd_makemigrations(args: argparse.Namespace) -> int:
     from seatbill.db import make_migrations
 
@@ -470,6 +478,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser(
         "worker", help="run the seat-sync worker (with SEAT_SYNC_WORKER=external on the API)"
     ).set_defaults(func=cmd_worker)
+    sub.add_parser(
+        "schema", help="print the GraphQL schema (SDL) the API serves; `make schema` commits it"
+    ).set_defaults(func=cmd_schema)
     make = sub.add_parser("makemigrations", help="generate migrations for every database")
     make.add_argument("name", nargs="?", default="update")
     make.set_defaults(func=cmd_makemigrations)
