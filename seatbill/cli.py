@@ -458,12 +458,8 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "emulator":
-        from stripe_emulator.cli import main as emulator_main
-
-        return emulator_main(argv[1:], prog="seatbill emulator")
+def build_parser() -> argparse.ArgumentParser:
+    """The `seatbill` command line (`seatbill emulator ...` has the emulator's own parser)."""
     parser = argparse.ArgumentParser(prog="seatbill", description="Per-seat billing on Stripe.")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="migrate the database and serve the API")
@@ -503,7 +499,16 @@ def main(argv: list[str] | None = None) -> int:
         help="create or update the webhook endpoint (PUBLIC_URL/webhooks/stripe) and the "
         "customer portal configuration (idempotent); see docs/stripe-setup.md",
     ).set_defaults(func=cmd_stripe_setup)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "emulator":
+        from stripe_emulator.cli import main as emulator_main
+
+        return emulator_main(argv[1:], prog="seatbill emulator")
+    args = build_parser().parse_args(argv)
     return int(args.func(args))
 
 
