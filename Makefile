@@ -6,17 +6,27 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 VENV_BIN := .venv/bin
 
-.PHONY: run test setup lint typecheck unit browser node-tools audit-http migrations clean
+.PHONY: run test setup setup-runtime lint typecheck unit browser node-tools audit-http migrations schema clean
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet uv
 
-.venv/.synced: pyproject.toml uv.lock | $(UV)
-	UV_PYTHON_DOWNLOADS=never $(UV) sync --frozen
+# Two stamps: `make run` needs the runtime dependencies only; `make test` (and `make setup`)
+# the development ones too. The development sync includes the runtime one, so it refreshes both
+# stamps; the runtime sync is --inexact, so it installs what is missing and removes nothing
+# (switching from `make test` to `make run` and back reinstalls nothing).
+.venv/.synced-runtime: pyproject.toml uv.lock | $(UV)
+	UV_PYTHON_DOWNLOADS=never $(UV) sync --frozen --no-dev --inexact
 	touch $@
 
-setup: .venv/.synced
+.venv/.synced-dev: pyproject.toml uv.lock | $(UV)
+	UV_PYTHON_DOWNLOADS=never $(UV) sync --frozen
+	touch $@ .venv/.synced-runtime
+
+setup-runtime: .venv/.synced-runtime
+
+setup: .venv/.synced-dev
 
 # Debian's chromium drives the hosted-page tests (Playwright cannot download browsers here).
 browser:
@@ -38,7 +48,7 @@ node-tools: $(GRAPHQL_HTTP)
 audit-http: setup node-tools
 	$(VENV_BIN)/pytest -q tests/test_graphql_http.py -k audit
 
-run: setup
+run: setup-runtime
 	$(VENV_BIN)/seatbill serve
 
 lint: setup
@@ -56,6 +66,10 @@ test: lint typecheck unit
 # Regenerate the aerich migrations for every supported database after a model change.
 migrations: setup
 	$(VENV_BIN)/seatbill makemigrations $(or $(NAME),update)
+
+# schema.graphql (committed, for clients' codegen) from the code; a test fails when it is stale.
+schema: setup-runtime
+	$(VENV_BIN)/seatbill schema > schema.graphql.tmp && mv schema.graphql.tmp schema.graphql
 
 clean:
 	rm -rf .venv .tools .mypy_cache .ruff_cache .pytest_cache

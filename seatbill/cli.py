@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
+import signal
+import socket
 import sys
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
 
 from seatbill.config import ConfigError, Settings
 
@@ -56,14 +61,88 @@ def _stripe_gateway(settings: Settings) -> StripeGateway:
     )
 
 
-def _start_billing(settings: Settings, catalog: Catalog) -> tuple[Settings, EmulatorServer | None]:
+def _sqlite_path(settings: Settings) -> Path | None:
+    """The SQLite database file (None for PostgreSQL or an in-memory database)."""
+    if settings.dialect != "sqlite":
+        return None
+    raw = settings.database_url.split("://", 1)[1].split("?", 1)[0]
+    return None if raw in ("", ":memory:") else Path(raw)
+
+
+def _sqlite_is_new(settings: Settings) -> bool:
+    """True when DATABASE_URL names a SQLite file that does not exist yet."""
+    path = _sqlite_path(settings)
+    return path is not None and not path.exists()
+
+
+def emulator_state_path(settings: Settings) -> Path | None:
+    """Where `seatbill serve` keeps its emulator's state: beside the SQLite database, so the
+    two stay in step across restarts (None on PostgreSQL: the emulator lives in memory)."""
+    path = _sqlite_path(settings)
+    return path.with_name(path.name + ".stripe-emulator.json") if path is not None else None
+
+
+async def _stripe_ids_in_database(database_url: str) -> list[str]:
+    """The Stripe customers and subscriptions the database refers to."""
+    from tortoise import Tortoise
+
+    from seatbill.db import tortoise_config
+    from seatbill.models import Subscription, Workspace
+
+    await Tortoise.init(config=tortoise_config(database_url))
+    try:
+        customers = await Workspace.filter(stripe_customer_id__isnull=False).values_list(
+            "stripe_customer_id", flat=True
+        )
+        subscriptions = await Subscription.all().values_list("stripe_id", flat=True)
+    finally:
+        await Tortoise.close_connections()
+    return [str(i) for i in [*customers, *subscriptions]]
+
+
+def _check_emulator_matches_database(
+    settings: Settings, emulator: EmulatorServer, state_path: Path | None
+) -> None:
+    """One warning line, saying what to do, when the database refers to Stripe objects the
+    emulator does not know (its state was lost: no state file, or an older one)."""
+    ids = asyncio.run(_stripe_ids_in_database(settings.database_url))
+    state = emulator.emulator.state
+    with state.lock:
+        unknown = [i for i in ids if state.find(i) is None]
+    if not unknown:
+        return
+    database = _sqlite_path(settings)
+    if state_path is not None and database is not None:
+        todo = (
+            f"its state file {state_path} is missing or older than the database: delete "
+            f"{database} (and the state file) to start both afresh, or restore the state file"
+        )
+    else:
+        todo = (
+            "the emulator keeps no state on PostgreSQL: use a new database (or a SQLite "
+            "DATABASE_URL, whose emulator state is kept beside it), or STRIPE_API_BASE with an "
+            "emulator that has it"
+        )
+    log.warning(
+        "EMULATOR OUT OF STEP: the database refers to %d Stripe object(s) the emulator does "
+        "not know (e.g. %s); %s",
+        len(unknown),
+        unknown[0],
+        todo,
+    )
+
+
+def _start_billing(
+    settings: Settings, catalog: Catalog, *, fresh_database: bool = False
+) -> tuple[Settings, EmulatorServer | None]:
     """With STRIPE_SECRET_KEY: real Stripe, as configured. Without: the offline emulator, started
     here unless STRIPE_API_BASE names one already running; this service's webhook URL is
     registered with it (its signing secret becomes STRIPE_WEBHOOK_SECRET) and the catalog's
-    products and prices are created there."""
+    products and prices are created there. On SQLite the emulator keeps its state in a file
+    beside the database (started afresh with a new database)."""
     from seatbill.services.catalog_sync import sync_catalog
     from seatbill.webhooks.handlers import handled_events
-    from stripe_emulator import EmulatorServer
+    from stripe_emulator import EmulatorServer, StateFileError
 
     if settings.stripe_secret_key is not None:
         log.info(
@@ -72,8 +151,20 @@ def _start_billing(settings: Settings, catalog: Catalog) -> tuple[Settings, Emul
         )
         return settings, None
     emulator = None
+    state_path = None
     if settings.stripe_api_base is None:
-        emulator = EmulatorServer("127.0.0.1", settings.stripe_emulator_port)
+        state_path = emulator_state_path(settings)
+        if state_path is not None and fresh_database and state_path.exists():
+            log.info("new database: the emulator starts empty too (replacing %s)", state_path)
+            state_path.unlink()
+        try:
+            emulator = EmulatorServer(
+                "127.0.0.1",
+                settings.stripe_emulator_port,
+                state_path=str(state_path) if state_path is not None else None,
+            )
+        except StateFileError as exc:
+            raise SystemExit(f"seatbill: {exc}") from None
         try:
             emulator.start()
         except (OSError, RuntimeError) as exc:
@@ -90,26 +181,104 @@ def _start_billing(settings: Settings, catalog: Catalog) -> tuple[Settings, Emul
             log.info("catalog sync: %s", action)
         # Registered after the sync: the catalog's own events need not reach a server not up yet.
         # Only the events Seatbill handles, as `seatbill stripe setup` registers them with Stripe.
+        # After a restart on a kept state the same idempotency key replays the endpoint (and
+        # its signing secret) instead of adding a second one.
         endpoint = await gateway.create_webhook_endpoint(
             webhook_url, enabled_events=handled_events()
         )
         return str(endpoint.secret)
 
     try:
+        if emulator is not None:
+            _check_emulator_matches_database(settings, emulator, state_path)
         secret = asyncio.run(prepare())
-    except Exception:
+    except BaseException:
         if emulator is not None:
             emulator.stop()
         raise
     log.warning(
         "BILLING IS EMULATED: no STRIPE_SECRET_KEY, so Stripe calls go to the offline emulator "
-        "at %s (test mode, in memory, forgotten on restart; hosted checkout pages are served "
-        "there). Webhooks are delivered to %s. Set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET "
-        "to bill with Stripe.",
+        "at %s (test mode, %s; hosted checkout pages are served there). Webhooks are delivered "
+        "to %s. Set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET to bill with Stripe.",
         settings.stripe_api_base,
+        f"its state kept in {state_path}"
+        if state_path is not None
+        else "in memory, forgotten on restart",
         webhook_url,
     )
     return replace(settings, stripe_webhook_secret=secret), emulator
+
+
+def _listen_socket(settings: Settings) -> socket.socket:
+    """The API's socket, bound before anything else starts (uvicorn serves on it): a busy
+    PORT is said in one line, with nothing started yet."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            settings.host, settings.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise SystemExit(
+            f"seatbill: HOST {settings.host!r} cannot be listened on ({exc})"
+        ) from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        busy = exc.errno == errno.EADDRINUSE
+        raise SystemExit(
+            f"seatbill: PORT {settings.port} "
+            + ("is already in use" if busy else "cannot be listened on")
+            + f" on {settings.host} ({exc.strerror or exc}); "
+            + ("stop the process using it or set PORT to a free port" if busy else "set PORT")
+        ) from None
+    return sock
+
+
+def _shown_url(database_url: str) -> str:
+    """DATABASE_URL without its password, for messages."""
+    parts = urlsplit(database_url)
+    if parts.password is None:
+        return database_url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _prepare_database(settings: Settings, *, apply_migrations: bool) -> None:
+    """Reach the database (one line naming DATABASE_URL when that fails), then migrate it, or
+    with --no-migrate refuse one that lacks migrations (`seatbill migrate` applies them)."""
+    from seatbill.db import CONNECT_TIMEOUT, check_database, migrate, pending_migrations
+
+    try:
+        asyncio.run(check_database(settings.database_url))
+    except Exception as exc:
+        # Tortoise wraps the driver's error ("database ... does not exist") in a vaguer one.
+        cause = exc.__cause__ or exc
+        reason = " ".join(str(cause).split()) or type(cause).__name__
+        if isinstance(exc, TimeoutError):
+            reason = f"no answer within {CONNECT_TIMEOUT:g} seconds"
+        raise SystemExit(
+            f"seatbill: DATABASE_URL: cannot use the database at "
+            f"{_shown_url(settings.database_url)}: {reason[:300]}"
+        ) from None
+    if apply_migrations:
+        applied = asyncio.run(migrate(settings.database_url))
+        log.info(
+            "database %s: %s", settings.dialect, f"applied {applied}" if applied else "up to date"
+        )
+        return
+    pending = asyncio.run(pending_migrations(settings.database_url))
+    if pending:
+        raise SystemExit(
+            f"seatbill: the database at DATABASE_URL lacks {len(pending)} migration(s) "
+            f"(from {pending[0]}); run `seatbill migrate` first (serve --no-migrate does not)"
+        )
+    log.info("database %s: up to date (not migrated: --no-migrate)", settings.dialect)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -120,22 +289,37 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from seatbill.app import create_app
-    from seatbill.db import migrate
 
-    for default in settings.dev_defaults:
-        log.warning("development default in use (set it for production): %s", default)
-    catalog = _catalog(settings)
-    applied = asyncio.run(migrate(settings.database_url))
-    log.info("database %s: %s", settings.dialect, f"applied {applied}" if applied else "up to date")
-    settings, emulator = _start_billing(settings, catalog)
+    sock = _listen_socket(settings)
+    # uvicorn shuts down gracefully on SIGTERM, then raises it again: exit through the finally
+    # blocks below (the emulator stops and writes its state file), not by the default handler.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
-        app = create_app(settings, catalog=catalog, gateway=_stripe_gateway(settings))
-        log.info("serving GraphQL on http://%s:%s/graphql", settings.host, settings.port)
-        # log_config=None: uvicorn's lines go through the handler _logging set up.
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", log_config=None)
+        catalog = _catalog(settings)
+        fresh = _sqlite_is_new(settings)
+        _prepare_database(settings, apply_migrations=not args.no_migrate)
+        for default in settings.dev_defaults:
+            log.warning("development default in use (set it for production): %s", default)
+        settings, emulator = _start_billing(settings, catalog, fresh_database=fresh)
+        try:
+            app = create_app(settings, catalog=catalog, gateway=_stripe_gateway(settings))
+            log.info("serving GraphQL on http://%s:%s/graphql", settings.host, settings.port)
+            config = uvicorn.Config(
+                app,
+                log_level="info",
+                log_config=None,  # uvicorn's lines go through the handler _logging set up
+                proxy_headers=True,
+                forwarded_allow_ips=settings.forwarded_allow_ips,
+            )
+            server = uvicorn.Server(config)
+            server.run(sockets=[sock])
+            if not server.started:
+                return 3  # uvicorn logged why (e.g. the app's start-up failed)
+        finally:
+            if emulator is not None:
+                emulator.stop()
     finally:
-        if emulator is not None:
-            emulator.stop()
+        sock.close()
     return 0
 
 
@@ -251,6 +435,14 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schema(args: argparse.Namespace) -> int:
+    """The SDL of the schema `seatbill serve` answers with (no database or Stripe needed)."""
+    from seatbill.schema import build_schema
+
+    sys.stdout.write(build_schema(_settings()).as_str().rstrip("\n") + "\n")
+    return 0
+
+
 def cmd_makemigrations(args: argparse.Namespace) -> int:
     from seatbill.db import make_migrations
 
@@ -278,21 +470,25 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "emulator":
-        from stripe_emulator.cli import main as emulator_main
-
-        return emulator_main(argv[1:], prog="seatbill emulator")
+def build_parser() -> argparse.ArgumentParser:
+    """The `seatbill` command line (`seatbill emulator ...` has the emulator's own parser)."""
     parser = argparse.ArgumentParser(prog="seatbill", description="Per-seat billing on Stripe.")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="migrate the database and serve the API").set_defaults(
-        func=cmd_serve
+    serve = sub.add_parser("serve", help="migrate the database and serve the API")
+    serve.add_argument(
+        "--no-migrate",
+        action="store_true",
+        help="do not apply migrations (run `seatbill migrate` once per deploy instead); "
+        "refuse to start on a database that lacks some",
     )
+    serve.set_defaults(func=cmd_serve)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     sub.add_parser(
         "worker", help="run the seat-sync worker (with SEAT_SYNC_WORKER=external on the API)"
     ).set_defaults(func=cmd_worker)
+    sub.add_parser(
+        "schema", help="print the GraphQL schema (SDL) the API serves; `make schema` commits it"
+    ).set_defaults(func=cmd_schema)
     make = sub.add_parser("makemigrations", help="generate migrations for every database")
     make.add_argument("name", nargs="?", default="update")
     make.set_defaults(func=cmd_makemigrations)
@@ -317,7 +513,16 @@ def main(argv: list[str] | None = None) -> int:
         help="create or update the webhook endpoint (PUBLIC_URL/webhooks/stripe) and the "
         "customer portal configuration (idempotent); see docs/stripe-setup.md",
     ).set_defaults(func=cmd_stripe_setup)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "emulator":
+        from stripe_emulator.cli import main as emulator_main
+
+        return emulator_main(argv[1:], prog="seatbill emulator")
+    args = build_parser().parse_args(argv)
     return int(args.func(args))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -143,6 +144,25 @@ def _database_url(env: Mapping[str, str]) -> str:
     return raw
 
 
+def _forwarded_allow_ips(env: Mapping[str, str]) -> str:
+    """Proxies whose X-Forwarded-For/-Proto uvicorn trusts: IPs or networks, or ``*``."""
+    raw = (env.get("FORWARDED_ALLOW_IPS") or "127.0.0.1").strip()
+    entries = [entry.strip() for entry in raw.split(",") if entry.strip()]
+    for entry in entries:
+        if entry == "*":
+            continue
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"FORWARDED_ALLOW_IPS: expected IP addresses or networks separated by commas, "
+                f"or *, got {entry!r}"
+            ) from None
+    if not entries:
+        raise ConfigError("FORWARDED_ALLOW_IPS: expected at least one IP address, or *")
+    return ",".join(entries)
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -187,6 +207,8 @@ class Settings:
     log_format: str | None = None
     # PROMETHEUS_MULTIPROC_DIR: /metrics aggregates the processes sharing this directory.
     metrics_multiproc_dir: Path | None = None
+    # Proxies trusted for X-Forwarded-For / X-Forwarded-Proto (uvicorn's forwarded_allow_ips).
+    forwarded_allow_ips: str = "127.0.0.1"
     dev_defaults: tuple[str, ...] = field(default=())
 
     @property
@@ -286,5 +308,6 @@ class Settings:
             seat_sync_in_process=worker == "in-process",
             log_format=log_format,
             metrics_multiproc_dir=multiproc,
+            forwarded_allow_ips=_forwarded_allow_ips(env),
             dev_defaults=tuple(dev),
         )

@@ -6,8 +6,10 @@ each hold a full migration set generated from the same models.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -17,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from aerich import Command
-from tortoise import Tortoise
+from tortoise import Tortoise, connections
+from tortoise.exceptions import OperationalError
 
 MODEL_MODULES = ["seatbill.models", "aerich.models"]
 DIALECTS = ("sqlite", "postgres")
@@ -75,6 +78,61 @@ def _quiet_shutdown_line() -> Iterator[None]:
         yield
     finally:
         logger.removeFilter(line)
+
+
+CONNECT_TIMEOUT = 10.0
+
+
+async def check_database(database_url: str) -> None:
+    """Connect and run ``SELECT 1`` within CONNECT_TIMEOUT seconds; raises what the driver
+    raises (or TimeoutError) when the database is unreachable, missing or refuses the
+    credentials."""
+    if dialect_of(database_url) == "sqlite":
+        # The standard library's driver: aiosqlite's worker thread reports a failed open to a
+        # loop already closed, printing a traceback of its own.
+        path = database_url.split("://", 1)[1].split("?", 1)[0]
+        connection = sqlite3.connect(path or ":memory:", timeout=CONNECT_TIMEOUT)
+        try:
+            connection.execute("SELECT 1")
+        finally:
+            connection.close()
+        return
+    with _quiet_tortoise():
+        async with asyncio.timeout(CONNECT_TIMEOUT):
+            await Tortoise.init(config=tortoise_config(database_url))
+            try:
+                await connections.get("default").execute_query("SELECT 1")
+            finally:
+                await Tortoise.close_connections()
+
+
+@contextmanager
+def _quiet_tortoise() -> Iterator[None]:
+    """No "Tortoise-ORM shutdown" line for a look at the database before serving."""
+    logger = logging.getLogger("tortoise")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+async def pending_migrations(database_url: str, location: Path | None = None) -> list[str]:
+    """The migration files the database has not applied yet (all of them on an empty one)."""
+    folder = location or migrations_root() / dialect_of(database_url)
+    config = tortoise_config(database_url)
+    command = Command(config, app="models", location=str(folder))
+    with _quiet_tortoise():
+        await Tortoise.init(config=config)
+        await command.init()
+        try:
+            try:
+                return await command.heads()
+            except OperationalError:  # no aerich table: nothing applied
+                return await command.history()
+        finally:
+            await Tortoise.close_connections()
 
 
 async def pending_model_changes(dialect: str, location: Path | None = None) -> bool:

@@ -9,6 +9,7 @@ Start it in-process with :class:`EmulatorServer` or from the command line with
 
 from __future__ import annotations
 
+from stripe_emulator.persist import StateFileError
 from stripe_emulator.server import EmulatorServer, create_app
 
-__all__ = ["EmulatorServer", "create_app"]
+__all__ = ["EmulatorServer", "StateFileError", "create_app"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from stripe_emulator.faults import Faults
+from stripe_emulator.persist import StateFile
 from stripe_emulator.protocol import Obj
 from stripe_emulator.routes import build_router
 from stripe_emulator.routes.core import Router
@@ -21,6 +22,8 @@ class Options:
     webhook_retry_base: float = 0.05
     webhook_max_attempts: int = 5
     seed: int | None = None
+    # Keep the state in this file across restarts (see stripe_emulator.persist).
+    state_path: str | None = None
 
 
 class Emulator:
@@ -38,6 +41,15 @@ class Emulator:
             on_done=self._delivered,
         )
         self.state.on_event = self._route_event
+        self.state_file: StateFile | None = None
+        if self.options.state_path:
+            self.state_file = StateFile(self.options.state_path, self.state)
+            self.state_file.load()
+
+    def changed(self) -> None:
+        """Something may have changed: the state file (if any) is written shortly."""
+        if self.state_file is not None:
+            self.state_file.changed()
 
     def _targets(self, event_type: str) -> list[Target]:
         targets = []
@@ -68,6 +80,7 @@ class Emulator:
             event = self.state.objects.get(event_id)
             if event is not None:
                 event["pending_webhooks"] = max(0, int(event["pending_webhooks"]) - 1)
+        self.changed()
 
     def reset(self) -> None:
         """Forget every object, event and delivery (faults stay; reset those separately)."""
@@ -77,3 +90,4 @@ class Emulator:
             self.state.idempotency.clear()
             self.state.payment_methods.clear()
         self.deliverer.clear()
+        self.changed()

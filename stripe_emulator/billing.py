@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from stripe_emulator import objects, payment_methods, payments
@@ -721,7 +721,7 @@ def attempt(
         )
         inv["attempt_count"] = int(inv["attempt_count"]) + 1
         inv["attempted"] = True
-    inv["_outcome"] = result
+    inv["_outcome"] = asdict(result)  # plain data: the state file keeps it as JSON
     if result.ok:
         if int(inv["amount_due"]) > 0:
             payments.record_invoice_payment(state, inv, payer, now)
@@ -758,7 +758,7 @@ def attempt(
 def failure_of(inv: Obj) -> payment_methods.Outcome:
     """The card error of the invoice's last failed attempt."""
     found = inv.get("_outcome")
-    return found if isinstance(found, payment_methods.Outcome) else payment_methods.DECLINED
+    return payment_methods.Outcome(**found) if isinstance(found, dict) else payment_methods.DECLINED
 
 
 def settle(

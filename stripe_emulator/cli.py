@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 
+from stripe_emulator.persist import StateFileError
 from stripe_emulator.server import EmulatorServer
 
 log = logging.getLogger("stripe_emulator")
@@ -25,6 +26,11 @@ def parser(prog: str = "stripe-emulator") -> argparse.ArgumentParser:
     p.add_argument(
         "--duplicate-webhooks", type=float, default=0.0, help="share of deliveries sent twice"
     )
+    p.add_argument(
+        "--state-file",
+        default=None,
+        help="keep the state in this JSON file across restarts (loaded at start, kept current)",
+    )
     p.add_argument("--log-level", default="info")
     return p
 
@@ -38,15 +44,20 @@ def main(argv: list[str], prog: str = "stripe-emulator") -> int:
     if args.webhook_url and not secret:
         secret = "whsec_emulator_default_secret"
         log.warning("no --webhook-secret given; signing webhooks with %s", secret)
-    server = EmulatorServer(
-        args.host,
-        args.port,
-        webhook_url=args.webhook_url,
-        webhook_secret=secret,
-        shuffle_webhooks=args.shuffle_webhooks,
-        duplicate_webhooks=args.duplicate_webhooks,
-        log_level="warning",
-    )
+    try:
+        server = EmulatorServer(
+            args.host,
+            args.port,
+            webhook_url=args.webhook_url,
+            webhook_secret=secret,
+            shuffle_webhooks=args.shuffle_webhooks,
+            duplicate_webhooks=args.duplicate_webhooks,
+            log_level="warning",
+            state_path=args.state_file,
+        )
+    except StateFileError as exc:
+        log.error("%s", exc)
+        return 1
     try:
         server.start()
     except (OSError, RuntimeError) as exc:

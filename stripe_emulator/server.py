@@ -11,7 +11,9 @@ from types import TracebackType
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from stripe_emulator import helpers, pages
 from stripe_emulator.api import handle
@@ -32,8 +34,11 @@ def create_app(
     webhook_retry_base: float = 0.05,
     webhook_max_attempts: int = 5,
     seed: int | None = None,
+    state_path: str | None = None,
 ) -> Starlette:
-    """A Starlette app serving the emulated Stripe API; ``app.state.emulator`` holds its state."""
+    """A Starlette app serving the emulated Stripe API; ``app.state.emulator`` holds its state.
+    With ``state_path`` the state is loaded from that file and kept there (written shortly
+    after each request and at shutdown); a file that cannot be read raises StateFileError."""
     if webhook_url and not webhook_secret:
         raise ValueError("webhook_url needs a webhook_secret (whsec_...) to sign deliveries")
     emulator = Emulator(
@@ -45,16 +50,21 @@ def create_app(
             webhook_retry_base=webhook_retry_base,
             webhook_max_attempts=webhook_max_attempts,
             seed=seed,
+            state_path=state_path,
         )
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         emulator.deliverer.start()
+        if emulator.state_file is not None:
+            emulator.state_file.start()
         try:
             yield
         finally:
             emulator.deliverer.stop()
+            if emulator.state_file is not None:
+                emulator.state_file.close()
 
     routes = [
         Route("/v1/{path:path}", handle, methods=API_METHODS),
@@ -69,9 +79,27 @@ def create_app(
         Route("/_emulator/webhooks/mode", helpers.webhook_mode, methods=["POST"]),
         Route("/_emulator/reset", helpers.reset, methods=["POST"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    middleware = (
+        [Middleware(_MarkChanged, emulator=emulator)] if emulator.state_file is not None else []
+    )
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.emulator = emulator
     return app
+
+
+class _MarkChanged:
+    """After every request (API, hosted pages, helpers), tell the state file to check."""
+
+    def __init__(self, app: ASGIApp, emulator: Emulator) -> None:
+        self.app = app
+        self.emulator = emulator
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            if scope["type"] == "http":
+                self.emulator.changed()
 
 
 class EmulatorServer:
@@ -90,6 +118,7 @@ class EmulatorServer:
         webhook_max_attempts: int = 5,
         seed: int | None = None,
         log_level: str = "warning",
+        state_path: str | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -101,6 +130,7 @@ class EmulatorServer:
             webhook_retry_base=webhook_retry_base,
             webhook_max_attempts=webhook_max_attempts,
             seed=seed,
+            state_path=state_path,
         )
         self.emulator: Emulator = self.app.state.emulator
         self._log_level = log_level
