@@ -86,7 +86,7 @@ async def _stripe_ids_in_database(database_url: str) -> list[str]:
     """The Stripe customers and subscriptions the database refers to."""
     from tortoise import Tortoise
 
-    from seatbill.db import tortoise_config
+    from seatbill.db import quiet_shutdown_line, tortoise_config
     from seatbill.models import Subscription, Workspace
 
     await Tortoise.init(config=tortoise_config(database_url))
@@ -96,7 +96,8 @@ async def _stripe_ids_in_database(database_url: str) -> list[str]:
         )
         subscriptions = await Subscription.all().values_list("stripe_id", flat=True)
     finally:
-        await Tortoise.close_connections()
+        with quiet_shutdown_line():
+            await Tortoise.close_connections()
     return [str(i) for i in [*customers, *subscriptions]]
 
 
@@ -277,7 +278,7 @@ def _prepare_database(settings: Settings, *, apply_migrations: bool) -> None:
     log.info("database %s: up to date (not migrated: --no-migrate)", settings.dialect)
 
 
-def _exit_on_sigterm(signum: int, frame: object) -> None:
+def _exit_on_signal(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
@@ -291,9 +292,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from seatbill.app import create_app
 
     sock = _listen_socket(settings)
-    # uvicorn shuts down gracefully on SIGTERM, then raises it again: exit through the finally
-    # blocks below (the emulator stops and writes its state file), not by the default handler.
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    # uvicorn shuts down gracefully on SIGTERM and SIGINT (Ctrl+C), then raises the signal
+    # again: exit through the finally blocks below (the emulator stops and writes its state
+    # file), not by the default handlers (SIGINT's would print a KeyboardInterrupt traceback).
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    signal.signal(signal.SIGINT, _exit_on_signal)
     try:
         catalog = _catalog(settings)
         fresh = _sqlite_is_new(settings)

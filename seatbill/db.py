@@ -58,9 +58,7 @@ async def migrate(database_url: str, location: Path | None = None) -> list[str]:
     try:
         return await command.upgrade(run_in_transaction=True)
     finally:
-        # Tortoise logs "Tortoise-ORM shutdown" on every close: here, during start-up, it
-        # would read as the service stopping.
-        with _quiet_shutdown_line():
+        with quiet_shutdown_line():
             await Tortoise.close_connections()
 
 
@@ -70,7 +68,9 @@ class _ShutdownLine(logging.Filter):
 
 
 @contextmanager
-def _quiet_shutdown_line() -> Iterator[None]:
+def quiet_shutdown_line() -> Iterator[None]:
+    """No "Tortoise-ORM shutdown" line for the connections start-up opens and closes: during
+    start-up it would read as the service stopping."""
     logger = logging.getLogger("tortoise")
     line = _ShutdownLine()
     logger.addFilter(line)
@@ -97,7 +97,7 @@ async def check_database(database_url: str) -> None:
         finally:
             connection.close()
         return
-    with _quiet_tortoise():
+    with quiet_shutdown_line():
         async with asyncio.timeout(CONNECT_TIMEOUT):
             await Tortoise.init(config=tortoise_config(database_url))
             try:
@@ -106,24 +106,12 @@ async def check_database(database_url: str) -> None:
                 await Tortoise.close_connections()
 
 
-@contextmanager
-def _quiet_tortoise() -> Iterator[None]:
-    """No "Tortoise-ORM shutdown" line for a look at the database before serving."""
-    logger = logging.getLogger("tortoise")
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
 async def pending_migrations(database_url: str, location: Path | None = None) -> list[str]:
     """The migration files the database has not applied yet (all of them on an empty one)."""
     folder = location or migrations_root() / dialect_of(database_url)
     config = tortoise_config(database_url)
     command = Command(config, app="models", location=str(folder))
-    with _quiet_tortoise():
+    with quiet_shutdown_line():
         await Tortoise.init(config=config)
         await command.init()
         try:
