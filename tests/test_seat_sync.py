@@ -277,6 +277,16 @@ async def test_hundred_members_accepted_within_a_second_make_at_most_three_updat
 # Failures ----------------------------------------------------------------------------------
 
 
+async def outbox_drained(workspace_id: str) -> None:
+    """Before a fault is injected: the new subscription's own outbox row is done."""
+
+    async def drained() -> bool:
+        pending = SeatOutbox.filter(workspace_id=workspace_id, processed_at__isnull=True)
+        return not await pending.exists()
+
+    await eventually(drained)
+
+
 async def add_fault(http: httpx.AsyncClient, stack: Stack, rule: dict[str, Any]) -> None:
     """Fault injection in the emulator; earlier rules (other tests') are cleared first."""
     await clear_faults(http, stack)
@@ -301,6 +311,7 @@ async def test_stripe_down_delays_a_seat_change_but_never_loses_it(
     owner, ann = api.person("owner"), api.person("ann")
     ws = await api.create_workspace(owner, "Outage Co")
     paid = await subscribe(api, stack, owner, ws, "pro", 1)
+    await outbox_drained(ws)
     rule = {"status": 500, "rate": 1.0, "path_prefix": "/v1/subscriptions"}
     await add_fault(api.http, stack, rule)
     try:
@@ -342,6 +353,7 @@ async def test_stripe_refusal_is_recorded_as_failed_with_a_safe_error(
     owner, ann, bob = api.person("owner"), api.person("ann"), api.person("bob")
     ws = await api.create_workspace(owner, "Refused Co")
     paid = await subscribe(api, stack, owner, ws, "pro", 1)
+    await outbox_drained(ws)
     rule = {"status": 400, "rate": 1.0, "path_prefix": "/v1/subscriptions"}
     await add_fault(api.http, stack, rule)
     try:
