@@ -64,8 +64,13 @@ async def lab(stack: Stack) -> AsyncIterator[Lab]:
     emulator = EmulatorServer().start()
     secret = f"whsec_lab_{uuid.uuid4().hex}"
     gateway = StripeGateway("sk_test_lab", api_base=emulator.url, max_network_retries=2)
+    # No seat sync here: an auto plan's new subscription queues a quantity check, and a worker
+    # sending it to this emulator would change Stripe after its events were collected.
     app_settings = replace(
-        stack.settings, stripe_webhook_secret=secret, stripe_api_base=emulator.url
+        stack.settings,
+        stripe_webhook_secret=secret,
+        stripe_api_base=emulator.url,
+        seat_sync_in_process=False,
     )
     try:
         async with (
