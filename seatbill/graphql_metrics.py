@@ -38,12 +38,11 @@ def _operation(context: ExecutionContext) -> str:
     return operation_label(name)
 
 
-def _has_user_errors(value: Any) -> bool:
-    if isinstance(value, dict):
-        return bool(value.get("userErrors")) or any(_has_user_errors(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_user_errors(v) for v in value)
-    return False
+def _has_user_errors(data: Any) -> bool:
+    """A mutation payload (a top-level field) with userErrors; reads of any size cost nothing."""
+    if not isinstance(data, dict):
+        return False
+    return any(isinstance(v, dict) and bool(v.get("userErrors")) for v in data.values())
 
 
 def _outcome(context: ExecutionContext) -> str:
