@@ -6,35 +6,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from urllib.parse import quote, urlsplit
 
-import pytest
-from playwright.async_api import Browser, Route, async_playwright
+from playwright.async_api import Browser, Route
 
 from seatbill.graphql_http import GRAPHIQL_ASSETS
 from tests.conftest import Api, Stack, serve
+from tests.emulator.test_pages import browser
 
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+__all__ = ["browser"]  # Debian's chromium, launched as the emulator's page tests launch it
 
 
 async def test_graphiql_runs_a_query_with_other_hosts_unreachable(

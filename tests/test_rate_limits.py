@@ -5,10 +5,7 @@ or reaches Stripe. Each test serves an app of its own with tight limits beside t
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable
@@ -37,11 +34,13 @@ from tests.billing_support import (
     stripe_subscription,
     subscribe,
 )
-from tests.conftest import REPO, Api, Stack, serve
+from tests.conftest import Api, Stack, serve
 from tests.test_scale_out import (
     POSTGRES_URL,
     SCALE_JWT_SECRET,
     free_port,
+    migrate_once,
+    process_env,
     processes,
     scale_out_database,
     spawn,
@@ -307,27 +306,16 @@ async def test_two_api_processes_share_the_limits_exactly(
     per user and per workspace."""
     api_ports = [free_port(), free_port()]
     emulator = EmulatorServer().start()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "SEAT_SYNC"))},
-        "DATABASE_URL": scale_out_database,
-        "JWT_SECRET": SCALE_JWT_SECRET,  # with a Stripe key the development one is refused
-        "STRIPE_SECRET_KEY": "sk_test_x",
-        "STRIPE_WEBHOOK_SECRET": f"whsec_limits_{uuid.uuid4().hex}",
-        "STRIPE_API_BASE": emulator.url,
-        "SEAT_SYNC_WORKER": "external",
-        "HOST": "127.0.0.1",
-        "RATE_LIMIT_PER_USER": "7/day",
-        "RATE_LIMIT_PER_WORKSPACE": "5/day",
-    }
+    env = process_env(
+        scale_out_database,
+        emulator.url,
+        f"whsec_limits_{uuid.uuid4().hex}",
+        SEAT_SYNC_WORKER="external",
+        RATE_LIMIT_PER_USER="7/day",
+        RATE_LIMIT_PER_WORKSPACE="5/day",
+    )
     try:
-        await asyncio.to_thread(
-            subprocess.run,
-            [sys.executable, "-m", "seatbill.cli", "migrate"],
-            cwd=REPO,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+        await migrate_once(env)
         with processes(tmp_path) as started:
             apis = [
                 spawn(

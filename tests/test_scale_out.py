@@ -158,6 +158,35 @@ SEATS = """query($id: ID!) { workspace(id: $id) {
   subscription { id status seats seatSync { state lastError } } } }"""
 
 
+def process_env(
+    database_url: str, stripe_api_base: str, webhook_secret: str, **extra: str
+) -> dict[str, str]:
+    """The environment of API and worker processes against one PostgreSQL database and the
+    emulator (as Stripe: a key, so the development JWT secret is refused and ours is used)."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "SEAT_SYNC"))},
+        "DATABASE_URL": database_url,
+        "JWT_SECRET": SCALE_JWT_SECRET,
+        "STRIPE_SECRET_KEY": "sk_test_x",
+        "STRIPE_WEBHOOK_SECRET": webhook_secret,
+        "STRIPE_API_BASE": stripe_api_base,
+        "HOST": "127.0.0.1",
+        **extra,
+    }
+
+
+async def migrate_once(env: dict[str, str]) -> None:
+    """Migrate up front: several `serve` processes must not race to create the tables."""
+    await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "seatbill.cli", "migrate"],
+        cwd=REPO,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+
+
 async def test_two_apis_and_two_workers_end_with_the_exact_quantity(
     scale_out_database: str, tmp_path: Path
 ) -> None:
@@ -167,29 +196,17 @@ async def test_two_apis_and_two_workers_end_with_the_exact_quantity(
         webhook_url=f"http://127.0.0.1:{api_ports[0]}/webhooks/stripe",
         webhook_secret=webhook_secret,
     ).start()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "SEAT_SYNC"))},
-        "DATABASE_URL": scale_out_database,
-        "JWT_SECRET": SCALE_JWT_SECRET,  # with a Stripe key the development one is refused
-        "STRIPE_SECRET_KEY": "sk_test_x",
-        "STRIPE_WEBHOOK_SECRET": webhook_secret,
-        "STRIPE_API_BASE": emulator.url,
-        "HOST": "127.0.0.1",
-        "ALLOWED_REDIRECT_ORIGINS": "https://app.example.com",
+    env = process_env(
+        scale_out_database,
+        emulator.url,
+        webhook_secret,
+        ALLOWED_REDIRECT_ORIGINS="https://app.example.com",
         # The owner invites a hundred people at once: beyond a person's default rate limit.
-        "RATE_LIMIT_PER_USER": "1000/minute",
-        "RATE_LIMIT_PER_WORKSPACE": "1000/minute",
-    }
+        RATE_LIMIT_PER_USER="1000/minute",
+        RATE_LIMIT_PER_WORKSPACE="1000/minute",
+    )
     try:
-        # Migrate once up front: two `serve` processes must not race to create the tables.
-        await asyncio.to_thread(
-            subprocess.run,
-            [sys.executable, "-m", "seatbill.cli", "migrate"],
-            cwd=REPO,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+        await migrate_once(env)
         with processes(tmp_path) as started:
             apis = [
                 spawn(
