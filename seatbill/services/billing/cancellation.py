@@ -35,9 +35,11 @@ async def cancel(
             if view.cancel_at_period_end:
                 return await mirror_now(billing, view.raw)
             # A pending seat decrease stays in the schedule, for a resume to bring back.
-            pending = (await period_end_of(billing, view)).pending_seats
+            now = await period_end_of(billing, view)
             version = await billing_version(workspace)
-            sub = await set_period_end(billing, view, PeriodEnd(pending, True), version)
+            sub = await set_period_end(
+                billing, view, now, PeriodEnd(now.pending_seats, True), version
+            )
             action = "billing.cancel_at_period_end"
         else:
             sub = await gateway.cancel_subscription_now(view.id)
@@ -62,9 +64,9 @@ async def resume(billing: Billing, viewer: User, raw_workspace_id: str) -> Subsc
                 ("input", "workspaceId"),
             )
         before = audit_state(view)
-        pending = (await period_end_of(billing, view)).pending_seats
+        now = await period_end_of(billing, view)
         version = await billing_version(workspace)
-        sub = await set_period_end(billing, view, PeriodEnd(pending, False), version)
+        sub = await set_period_end(billing, view, now, PeriodEnd(now.pending_seats, False), version)
         row = await mirror_now(billing, sub)
     await audit(
         workspace,

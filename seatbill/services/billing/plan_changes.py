@@ -135,8 +135,8 @@ async def swap_plan(
         version = await billing_version(workspace)
         at = await proration_timestamp(billing, view, proration_date)
         if view.schedule_id is not None:  # a pending decrease gives way; a cancellation stays
-            kept = (await period_end_of(billing, view)).cancel
-            await set_period_end(billing, view, PeriodEnd(None, kept), version)
+            now = await period_end_of(billing, view)
+            await set_period_end(billing, view, now, PeriodEnd(None, now.cancel), version)
         params: SubscriptionUpdateParams = {
             "items": items,  # type: ignore[typeddict-item]
             "proration_behavior": "always_invoice",

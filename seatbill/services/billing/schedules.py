@@ -15,7 +15,7 @@ either goes through here. The four states:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import stripe
 from stripe.params import SubscriptionScheduleUpdateParams, SubscriptionUpdateParams
@@ -32,6 +32,8 @@ class PeriodEnd:
 
     pending_seats: int | None
     cancel: bool
+    # The schedule read to learn this (None without one), so a change need not read it again.
+    schedule: stripe.SubscriptionSchedule | None = field(default=None, compare=False)
 
 
 async def period_end_of(billing: Billing, view: LiveSubscription) -> PeriodEnd:
@@ -42,12 +44,12 @@ async def period_end_of(billing: Billing, view: LiveSubscription) -> PeriodEnd:
     if schedule.end_behavior == "cancel":
         metadata = schedule.metadata.to_dict() if schedule.metadata else {}
         raw = str(metadata.get(PENDING_SEATS_KEY) or "")
-        return PeriodEnd(int(raw) if raw.isdigit() else None, True)
+        return PeriodEnd(int(raw) if raw.isdigit() else None, True, schedule)
     current = schedule.current_phase
     after = int(current.start_date) if current else view.period_start
     upcoming = [p for p in schedule.phases if int(p.start_date) > after]
     if not upcoming or view.seat is None:
-        return PeriodEnd(None, view.cancel_at_period_end)
+        return PeriodEnd(None, view.cancel_at_period_end, schedule)
     phase = min(upcoming, key=lambda p: int(p.start_date))
     seat_quantities = [
         int(item.quantity or 0)
@@ -55,20 +57,23 @@ async def period_end_of(billing: Billing, view: LiveSubscription) -> PeriodEnd:
         if _price_id(item.price) == view.seat.price_id
     ]
     pending = seat_quantities[0] if seat_quantities else None
-    return PeriodEnd(pending if pending != view.seat_quantity else None, False)
+    return PeriodEnd(pending if pending != view.seat_quantity else None, False, schedule)
 
 
 async def set_period_end(
-    billing: Billing, view: LiveSubscription, target: PeriodEnd, version: int
+    billing: Billing, view: LiveSubscription, current: PeriodEnd, target: PeriodEnd, version: int
 ) -> stripe.Subscription:
-    """Make the period end do ``target``, from whatever it does now; returns the subscription."""
+    """Make the period end do ``target`` instead of ``current`` (what ``period_end_of`` read);
+    returns the subscription."""
     gateway = billing.stripe()
     fingerprint = view.fingerprint()
     label = f"pending={target.pending_seats}/cancel={target.cancel}"
     if target.pending_seats is None:
         cancel_kept = False
         if view.schedule_id is not None:
-            schedule = await gateway.retrieve_subscription_schedule(view.schedule_id)
+            schedule = current.schedule or await gateway.retrieve_subscription_schedule(
+                view.schedule_id
+            )
             preserve = target.cancel and schedule.end_behavior == "cancel"
             await gateway.release_subscription_schedule(
                 view.schedule_id,
@@ -98,9 +103,9 @@ async def set_period_end(
         schedule_id = created.id
         current_start = int(created.phases[0].start_date)
     else:
-        existing = await gateway.retrieve_subscription_schedule(schedule_id)
-        current = existing.current_phase
-        current_start = int(current.start_date) if current else view.period_start
+        existing = current.schedule or await gateway.retrieve_subscription_schedule(schedule_id)
+        phase = existing.current_phase
+        current_start = int(phase.start_date) if phase else view.period_start
     await gateway.update_subscription_schedule(
         schedule_id,
         _phases(view, current_start, target),

@@ -125,18 +125,20 @@ async def update_seats(
             # A decrease after "cancel at period end" keeps the cancellation.
             action = "billing.seat_decrease_scheduled"
             target = PeriodEnd(seat_count, period_end.cancel)
-            sub = await set_period_end(billing, view, target, version)
+            sub = await set_period_end(billing, view, period_end, target, version)
         elif seat_count == view.seat_quantity:
             if period_end.pending_seats is None:
                 return await mirror_now(billing, view.raw)  # nothing to change
             action = "billing.seat_decrease_dropped"
             target = PeriodEnd(None, period_end.cancel)
-            sub = await set_period_end(billing, view, target, version)
+            sub = await set_period_end(billing, view, period_end, target, version)
         else:
             action = "billing.seats_increased" if change.is_increase else "billing.seats_decreased"
             at = await proration_timestamp(billing, view, proration_date)
             if view.schedule_id is not None:  # a pending decrease gives way; a cancellation stays
-                await set_period_end(billing, view, PeriodEnd(None, period_end.cancel), version)
+                await set_period_end(
+                    billing, view, period_end, PeriodEnd(None, period_end.cancel), version
+                )
             params: SubscriptionUpdateParams = {
                 "items": [{"id": view.seat.id, "quantity": seat_count}],  # type: ignore[union-attr]
                 "proration_behavior": "always_invoice",
