@@ -36,6 +36,7 @@ from seatbill.schema import build_schema
 from seatbill.schema.context import Context
 from seatbill.services.seat_sync import SeatSyncWorker
 from seatbill.services.stripe_gateway import StripeGateway
+from seatbill.webhooks.processor import WebhookProcessor
 from seatbill.webhooks.route import stripe_webhook
 
 log = logging.getLogger("seatbill")
@@ -152,9 +153,20 @@ def create_app(
         )
         if worker is not None:
             await worker.start()
+        # So does the webhook event processor, unless WEBHOOK_PROCESSOR=external.
+        processor = (
+            WebhookProcessor(settings, catalog, gateway)
+            if settings.webhook_processor_in_process and gateway is not None
+            else None
+        )
+        app.state.webhook_processor = processor
+        if processor is not None:
+            await processor.start()
         try:
             yield {}
         finally:
+            if processor is not None:
+                await processor.stop()
             if worker is not None:
                 await worker.stop()
             if manage_orm:
@@ -183,4 +195,5 @@ def create_app(
     app.state.settings = settings
     app.state.catalog = catalog
     app.state.gateway = gateway
+    app.state.webhook_processor = None  # the lifespan starts one (WEBHOOK_PROCESSOR=in-process)
     return app

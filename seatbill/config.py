@@ -203,6 +203,10 @@ class Settings:
     dunning_max_attempts: int = 3
     # The seat-sync worker runs inside `seatbill serve` unless SEAT_SYNC_WORKER=external.
     seat_sync_in_process: bool = True
+    # The webhook event processor runs inside `seatbill serve` unless WEBHOOK_PROCESSOR=external.
+    webhook_processor_in_process: bool = True
+    # A webhook event that failed this many times is DEAD (`seatbill events list --dead`).
+    webhook_max_attempts: int = 8
     # LOG_FORMAT: "json" or "text"; None: text when stderr is a terminal, else json.
     log_format: str | None = None
     # PROMETHEUS_MULTIPROC_DIR: /metrics aggregates the processes sharing this directory.
@@ -268,6 +272,11 @@ class Settings:
         worker = (env.get("SEAT_SYNC_WORKER") or "in-process").strip().lower()
         if worker not in {"in-process", "external"}:
             raise ConfigError(f"SEAT_SYNC_WORKER: expected in-process or external, got {worker!r}")
+        processor = (env.get("WEBHOOK_PROCESSOR") or "in-process").strip().lower()
+        if processor not in {"in-process", "external"}:
+            raise ConfigError(
+                f"WEBHOOK_PROCESSOR: expected in-process or external, got {processor!r}"
+            )
         graphiql = _bool(env, "GRAPHIQL", True)
         log_format = (env.get("LOG_FORMAT") or "").strip().lower() or None
         if log_format not in {None, "json", "text"}:
@@ -306,6 +315,8 @@ class Settings:
             stripe_emulator_port=_int(env, "STRIPE_EMULATOR_PORT", 12111, 0, 65535),
             dunning_max_attempts=_int(env, "DUNNING_MAX_ATTEMPTS", 3, 1, 100),
             seat_sync_in_process=worker == "in-process",
+            webhook_processor_in_process=processor == "in-process",
+            webhook_max_attempts=_int(env, "WEBHOOK_MAX_ATTEMPTS", 8, 1, 100),
             log_format=log_format,
             metrics_multiproc_dir=multiproc,
             forwarded_allow_ips=_forwarded_allow_ips(env),

@@ -123,10 +123,35 @@ async def pending_migrations(database_url: str, location: Path | None = None) ->
             await Tortoise.close_connections()
 
 
+@contextmanager
+def _no_column_comments(dialect: str) -> Iterator[None]:
+    """SQLite keeps no column comments, so a changed one (an enum field's description lists
+    its values) is nothing to migrate there; aerich refuses it outright instead."""
+    if dialect != "sqlite":
+        yield
+        return
+    from aerich.ddl.sqlite import SqliteDDL
+    from aerich.migrate import Migrate
+
+    set_comment, add_operator = SqliteDDL.set_comment, Migrate._add_operator
+
+    def skip_empty(operator: str, upgrade: bool = True, fk_m2m_index: bool = False) -> None:
+        if operator:
+            add_operator(operator, upgrade, fk_m2m_index)
+
+    SqliteDDL.set_comment = lambda self, model, field_describe: ""  # type: ignore[method-assign]
+    Migrate._add_operator = skip_empty  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        SqliteDDL.set_comment = set_comment  # type: ignore[method-assign]
+        Migrate._add_operator = add_operator  # type: ignore[method-assign]
+
+
 async def pending_model_changes(dialect: str, location: Path | None = None) -> bool:
     """True when the models differ from what the dialect's migration set builds."""
     source = (location or migrations_root()) / dialect
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, _no_column_comments(dialect):
         scratch = Path(tmp) / dialect
         shutil.copytree(source, scratch)
         config = tortoise_config(_OFFLINE_URLS[dialect])
@@ -151,7 +176,8 @@ async def make_migration(dialect: str, name: str) -> str:
             await command.init_migrations(safe=True)
             return "init"
         await command.init(offline=True)
-        return await command.migrate(name, no_input=True, offline=True)
+        with _no_column_comments(dialect):
+            return await command.migrate(name, no_input=True, offline=True)
     finally:
         await Tortoise.close_connections()
 

@@ -4,7 +4,6 @@ the emulator, and the GraphQL operations of the billing API."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,7 +15,7 @@ import stripe
 from seatbill.catalog import default_catalog_path, load_catalog
 from seatbill.models import Workspace
 from seatbill.services.catalog_sync import sync_catalog
-from tests.conftest import Api, Person, Stack
+from tests.conftest import Api, Person, Stack, settle_webhooks
 
 APRIL_1 = int(datetime(2026, 4, 1, tzinfo=UTC).timestamp())  # April has 30 days
 DAY = 86400
@@ -140,8 +139,8 @@ async def subscribe(
 
 
 async def settle(stack: Stack) -> None:
-    """Wait until the emulator delivered every webhook (off the loop the API serves on)."""
-    assert await asyncio.to_thread(stack.emulator.wait_for_webhooks, 10)
+    """Wait until the emulator delivered every webhook and the API applied them."""
+    await settle_webhooks(stack.emulator)
 
 
 async def advance(stack: Stack, clock_id: str, to: int) -> None:

@@ -25,6 +25,7 @@ from seatbill.config import RateLimit, Settings
 from seatbill.db import migrate
 from seatbill.services.stripe_gateway import StripeGateway
 from seatbill.webhooks.handlers import handled_events
+from seatbill.webhooks.processor import running_processors
 from stripe_emulator import EmulatorServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -117,6 +118,38 @@ async def serve(
         server.should_exit = True
         await task
         sock.close()
+
+
+async def drain_webhooks(within: float = 15) -> None:
+    """Wait until the webhook processors running in this process (the apps' under test) have
+    applied every event recorded so far (failed ones wait for their retry)."""
+    async with asyncio.timeout(within):
+        for processor in running_processors():
+            await processor.drain()
+
+
+async def settle_webhooks(emulator: EmulatorServer, within: float = 10) -> None:
+    """Wait until the emulator has delivered every webhook (in a thread: the API under test
+    serves in this event loop and must keep answering meanwhile) and the API has applied them.
+    Twice: applying an event may make Stripe send more (a duplicate subscription canceled)."""
+    for _ in range(2):
+        idle = await asyncio.to_thread(emulator.wait_for_webhooks, within)
+        assert idle, "the emulator still had webhooks to deliver"
+        await drain_webhooks()
+
+
+@asynccontextmanager
+async def processors_paused() -> AsyncIterator[None]:
+    """Stop the webhook processors running in this process for a while (a test that wants
+    events to stay in the inbox, or an app of its own to apply them), then start them again."""
+    paused = running_processors()
+    for processor in paused:
+        await processor.stop()
+    try:
+        yield
+    finally:
+        for processor in paused:
+            await processor.start()
 
 
 class GraphQLError(AssertionError):

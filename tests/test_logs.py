@@ -146,12 +146,15 @@ async def test_serve_logs_json_lines_with_request_ids_and_webhook_outcomes(
     # The emulator's access lines are not written as the API's.
     assert not any(line["path"].startswith("/v1/") for line in access)
 
-    # Webhook lines name the event type and the outcome, inside their request.
+    # Webhook lines name the event type and the outcome: "received" inside the delivery's
+    # request, then what the event processor made of it.
     webhooks = [line for line in lines if line["logger"] == "seatbill.webhooks"]
     completed = [w for w in webhooks if w.get("event_type") == "checkout.session.completed"]
-    assert completed and completed[0]["outcome"] == "processed", webhooks
-    assert "checkout.session.completed" in completed[0]["message"]
-    assert all(w.get("request_id") and w.get("event_id") for w in webhooks)
+    assert [w["outcome"] for w in completed] == ["received", "processed"], webhooks
+    assert "checkout.session.completed" in completed[1]["message"]
+    assert all(w.get("event_id") for w in webhooks)
+    received = [w for w in webhooks if w["outcome"] == "received"]
+    assert received and all(w.get("request_id") for w in received)
     assert {w["component"] for w in webhooks} == {"seatbill"}
 
     # Start-up says nothing of shutting down, and nothing twice.

@@ -3,7 +3,6 @@ emulator, events signed as Stripe signs them, and fixtures3.json shapes. (No tes
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import hashlib
 import hmac
@@ -19,8 +18,10 @@ import httpx
 import stripe
 
 from seatbill.catalog import Catalog, default_catalog_path, load_catalog
+from seatbill.models import WebhookEvent
 from seatbill.services.catalog_sync import sync_catalog
 from seatbill.services.stripe_gateway import StripeGateway
+from tests.conftest import drain_webhooks, settle_webhooks
 from tests.emulator.helpers import complete as complete_checkout
 from tests.emulator.helpers import save_card
 
@@ -78,13 +79,22 @@ async def deliver(
     *,
     at: int | None = None,
 ) -> httpx.Response:
-    """POST an event to the API's webhook endpoint, signed as Stripe signs it."""
+    """POST an event to the API's webhook endpoint, signed as Stripe signs it, and wait until
+    the API's event processor has applied what it recorded."""
     body = evt if isinstance(evt, bytes) else json.dumps(evt).encode()
-    return await http.post(
+    response = await http.post(
         f"{url}/webhooks/stripe",
         content=body,
         headers={"Stripe-Signature": sign(body, secret, at), "Content-Type": "application/json"},
     )
+    await drain_webhooks()
+    return response
+
+
+async def outcome(evt: dict[str, Any]) -> str:
+    """What the API made of a delivered event (its inbox row's outcome)."""
+    row = await WebhookEvent.get(id=evt["id"])
+    return row.outcome.value
 
 
 # The catalog in the emulator -------------------------------------------------------------
@@ -277,7 +287,5 @@ def invoice_object(
 
 
 async def settle(emulator: Any, within: float = 10) -> None:
-    """Wait until the emulator has delivered every webhook (in a thread: the API under test
-    serves in this event loop and must keep answering meanwhile)."""
-    idle = await asyncio.to_thread(emulator.wait_for_webhooks, within)
-    assert idle, "the emulator still had webhooks to deliver"
+    """Wait until the emulator has delivered every webhook and the API has applied them."""
+    await settle_webhooks(emulator, within)

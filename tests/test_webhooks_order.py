@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from seatbill.models import Invoice, Subscription, SubscriptionItem, Workspace
 from seatbill.services.stripe_gateway import StripeGateway
 from stripe_emulator import EmulatorServer
-from tests.conftest import Api, Stack, serve
+from tests.conftest import Api, Stack, drain_webhooks, processors_paused, serve
 from tests.test_webhooks_helpers import (
     JUNE_1,
     advance,
@@ -60,7 +60,8 @@ class Lab:
 @pytest.fixture(scope="module")
 async def lab(stack: Stack) -> AsyncIterator[Lab]:
     """A silent emulator and a second API instance (sharing the stack's database and ORM)
-    whose gateway reads from it."""
+    whose gateway reads from it. The stack's event processor is paused meanwhile: the events
+    are about this emulator's objects, so only the lab's processor may apply them."""
     emulator = EmulatorServer().start()
     secret = f"whsec_lab_{uuid.uuid4().hex}"
     gateway = StripeGateway("sk_test_lab", api_base=emulator.url, max_network_retries=2)
@@ -74,6 +75,7 @@ async def lab(stack: Stack) -> AsyncIterator[Lab]:
     )
     try:
         async with (
+            processors_paused(),
             serve(app_settings, gateway=gateway, manage_orm=False) as url,
             httpx.AsyncClient(timeout=30) as http,
         ):
@@ -240,6 +242,7 @@ async def deliver_shuffled(lab: Lab, events: list[dict[str, Any]], life: dict[st
             if response.status_code != 200:
                 failed.append(evt)
         if not failed:
+            await drain_webhooks()
             return
         queue = failed
     raise AssertionError(f"{len(queue)} events were never accepted")

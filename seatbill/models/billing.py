@@ -30,11 +30,13 @@ class SeatSyncState(StrEnum):
 
 
 class EventOutcome(StrEnum):
-    RECEIVED = "RECEIVED"  # recorded, not handled yet (or handling crashed the process)
+    RECEIVED = "RECEIVED"  # in the inbox, not applied yet (or claimed by a processor now)
     PROCESSED = "PROCESSED"
     IGNORED = "IGNORED"  # unknown type, or nothing Seatbill tracks
     UNLINKED = "UNLINKED"  # about a Stripe object no workspace claims
-    FAILED = "FAILED"  # the handler raised; Stripe will deliver it again
+    SUPERSEDED = "SUPERSEDED"  # a newer snapshot of the same object was applied instead
+    FAILED = "FAILED"  # the handler raised; retried with backoff (next_attempt_at)
+    DEAD = "DEAD"  # failed WEBHOOK_MAX_ATTEMPTS times; `seatbill events retry ID` revives it
 
 
 class Subscription(Model):
@@ -135,6 +137,9 @@ class Invoice(Model):
 
 
 class WebhookEvent(Model):
+    """The webhook inbox: every verified event, recorded (with its body) before Stripe gets its
+    200, then applied by an event processor (seatbill.webhooks.processor)."""
+
     id = fields.CharField(max_length=255, primary_key=True)  # Stripe's event id
     type = fields.CharField(max_length=128)
     # The Stripe object the event is about (data.object.id): an event of the same object seen
@@ -146,10 +151,15 @@ class WebhookEvent(Model):
     outcome = fields.CharEnumField(EventOutcome, max_length=10, default=EventOutcome.RECEIVED)
     error = fields.TextField(null=True)
     attempts = fields.IntField(default=0)
+    # The verified body as Stripe sent it (null only for events recorded before the inbox).
+    payload = fields.TextField(null=True)
+    # RECEIVED or FAILED: when a processor may claim it next (a claim pushes it one lease
+    # ahead, so an event claimed by a process that died is claimed again once that passes).
+    next_attempt_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "webhook_event"
-        indexes = (("object_id", "stripe_created"),)
+        indexes = (("object_id", "stripe_created"), ("outcome", "next_attempt_at"))
 
 
 class AuditLog(Model):
