@@ -9,9 +9,10 @@ import logging
 import signal
 import socket
 import sys
+from collections.abc import Awaitable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from seatbill.config import ConfigError, Settings
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from stripe_emulator import EmulatorServer
 
 log = logging.getLogger("seatbill")
+T = TypeVar("T")
 
 
 def _settings() -> Settings:
@@ -390,7 +392,8 @@ def cmd_stripe_setup(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    """The seat-sync worker as a process of its own (API processes: SEAT_SYNC_WORKER=external)."""
+    """The seat-sync worker and the webhook event processor as a process of their own (API
+    processes: SEAT_SYNC_WORKER=external, WEBHOOK_PROCESSOR=external)."""
     settings = _settings()
     _logging(settings)
     if settings.stripe_secret_key is None and settings.stripe_api_base is None:
@@ -404,6 +407,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+# An external event processor is never woken by the route: it looks this often.
+EXTERNAL_PROCESSOR_POLL_SECONDS = 0.2
+
+
 async def _run_worker(settings: Settings, catalog: Catalog) -> None:
     import signal
 
@@ -411,21 +418,96 @@ async def _run_worker(settings: Settings, catalog: Catalog) -> None:
 
     from seatbill.db import tortoise_config
     from seatbill.services.seat_sync import SeatSyncWorker
+    from seatbill.webhooks.processor import ProcessorConfig, WebhookProcessor
 
     await Tortoise.init(config=tortoise_config(settings.database_url))
-    worker = SeatSyncWorker(_stripe_gateway(settings), catalog, dialect=settings.dialect)
+    gateway = _stripe_gateway(settings)
+    worker = SeatSyncWorker(gateway, catalog, dialect=settings.dialect)
+    processor = WebhookProcessor(
+        settings,
+        catalog,
+        gateway,
+        config=ProcessorConfig(
+            max_attempts=settings.webhook_max_attempts,
+            poll_seconds=EXTERNAL_PROCESSOR_POLL_SECONDS,
+        ),
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     await worker.start()
-    log.info("seat-sync worker running (database %s); stop with SIGTERM", settings.dialect)
+    await processor.start()
+    log.info(
+        "seat-sync worker and webhook event processor running (database %s); stop with SIGTERM",
+        settings.dialect,
+    )
     try:
         await stop.wait()
     finally:
-        log.info("seat-sync worker stopping")
+        log.info("seat-sync worker and webhook event processor stopping")
+        await processor.stop()
         await worker.stop()
         await Tortoise.close_connections()
+
+
+def cmd_events_list(args: argparse.Namespace) -> int:
+    """The newest webhook events in the inbox (or only the DEAD ones), one a line."""
+    from seatbill.webhooks import inbox
+
+    settings = _settings()
+    rows = asyncio.run(_with_database(settings, inbox.recent(dead=args.dead, limit=args.limit)))
+    if not rows:
+        print("no dead webhook events" if args.dead else "no webhook events")
+        return 0
+    for row in rows:
+        print(
+            "\t".join(
+                [
+                    row.id,
+                    row.type,
+                    row.outcome.value,
+                    f"attempts={row.attempts}",
+                    f"received={row.received_at.isoformat(timespec='seconds')}",
+                    *([f"error={row.error}"] if row.error else []),
+                ]
+            )
+        )
+    return 0
+
+
+def cmd_events_retry(args: argparse.Namespace) -> int:
+    """Put events back in the inbox to be applied again (a DEAD one, say, once fixed)."""
+    from seatbill.webhooks import inbox
+
+    settings = _settings()
+    failures = 0
+    for event_id in args.ids:
+        try:
+            row = asyncio.run(_with_database(settings, inbox.retry(event_id)))
+        except LookupError:
+            print(f"seatbill: no webhook event {event_id} in the inbox", file=sys.stderr)
+            failures += 1
+            continue
+        except inbox.NotRetryable as exc:
+            print(f"seatbill: cannot retry {event_id}: {exc}", file=sys.stderr)
+            failures += 1
+            continue
+        print(f"{row.id}: queued to be applied again ({row.type})")
+    return 1 if failures else 0
+
+
+async def _with_database(settings: Settings, work: Awaitable[T]) -> T:
+    from tortoise import Tortoise
+
+    from seatbill.db import quiet_shutdown_line, tortoise_config
+
+    await Tortoise.init(config=tortoise_config(settings.database_url))
+    try:
+        return await work
+    finally:
+        with quiet_shutdown_line():
+            await Tortoise.close_connections()
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -487,8 +569,21 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     sub.add_parser(
-        "worker", help="run the seat-sync worker (with SEAT_SYNC_WORKER=external on the API)"
+        "worker",
+        help="run the seat-sync worker and the webhook event processor (with "
+        "SEAT_SYNC_WORKER=external and WEBHOOK_PROCESSOR=external on the API)",
     ).set_defaults(func=cmd_worker)
+    events = sub.add_parser("events", help="the webhook inbox: list events, retry DEAD ones")
+    events_sub = events.add_subparsers(dest="events_command", required=True)
+    listing = events_sub.add_parser("list", help="the newest webhook events, newest first")
+    listing.add_argument("--dead", action="store_true", help="only the DEAD events")
+    listing.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    listing.set_defaults(func=cmd_events_list)
+    retry = events_sub.add_parser(
+        "retry", help="apply events again (a DEAD event once its cause is fixed)"
+    )
+    retry.add_argument("ids", nargs="+", metavar="ID", help="Stripe event ids (evt_...)")
+    retry.set_defaults(func=cmd_events_retry)
     sub.add_parser(
         "schema", help="print the GraphQL schema (SDL) the API serves; `make schema` commits it"
     ).set_defaults(func=cmd_schema)

@@ -1,6 +1,6 @@
 """GET /metrics: Prometheus text. Counters and histograms are kept as things happen
-(:mod:`seatbill.metrics`); the seat-sync queue is read from the database at scrape time, with
-three small queries on indexed or small tables."""
+(:mod:`seatbill.metrics`); the seat-sync queue and the webhook inbox are read from the
+database at scrape time, with small queries on indexed or small tables."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from seatbill.models import (
     SeatSyncState,
     Subscription,
 )
+from seatbill.webhooks import inbox
 
 log = logging.getLogger("seatbill.metrics")
 
@@ -71,12 +72,36 @@ async def seat_sync_families() -> list[Metric]:
     return [depth_family, age_family, state_family]
 
 
+async def webhook_inbox_families() -> list[Metric]:
+    """The webhook inbox as gauges: events waiting to be applied, and DEAD ones."""
+    found = await inbox.counts()
+    return [
+        GaugeMetricFamily(
+            "seatbill_webhook_inbox_pending",
+            "Webhook events recorded but not applied yet (RECEIVED, or FAILED awaiting a retry).",
+            value=found.pending,
+        ),
+        GaugeMetricFamily(
+            "seatbill_webhook_inbox_dead",
+            "Webhook events that failed WEBHOOK_MAX_ATTEMPTS times (seatbill events list --dead).",
+            value=found.dead,
+        ),
+    ]
+
+
+async def _scraped() -> list[Metric]:
+    return [*await seat_sync_families(), *await webhook_inbox_families()]
+
+
 async def metrics(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     scraped: Iterable[Metric] = ()
     try:
-        scraped = await asyncio.wait_for(seat_sync_families(), SCRAPE_TIMEOUT_SECONDS)
+        scraped = await asyncio.wait_for(_scraped(), SCRAPE_TIMEOUT_SECONDS)
     except Exception as exc:  # the counters are still worth serving
-        log.warning("metrics: cannot read the seat-sync queue (%s)", type(exc).__name__)
+        log.warning(
+            "metrics: cannot read the seat-sync queue or the webhook inbox (%s)",
+            type(exc).__name__,
+        )
     body = render(settings.metrics_multiproc_dir, scraped)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -1,5 +1,6 @@
 """Scale-out: two API processes and two `seatbill worker` processes on one PostgreSQL database
-end exact under 100 concurrent accepts. Real subprocesses, each on its own free port."""
+end exact under 100 concurrent accepts; the workers' event processors apply the webhooks the
+APIs record. Real subprocesses, each on its own free port."""
 
 from __future__ import annotations
 
@@ -164,7 +165,11 @@ def process_env(
     """The environment of API and worker processes against one PostgreSQL database and the
     emulator (as Stripe: a key, so the development JWT secret is refused and ours is used)."""
     return {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "SEAT_SYNC"))},
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("STRIPE_", "SEAT_SYNC", "WEBHOOK_"))
+        },
         "DATABASE_URL": database_url,
         "JWT_SECRET": SCALE_JWT_SECRET,
         "STRIPE_SECRET_KEY": "sk_test_x",
@@ -219,6 +224,7 @@ async def test_two_apis_and_two_workers_end_with_the_exact_quantity(
                         "PORT": str(port),
                         "PUBLIC_URL": f"http://127.0.0.1:{port}",
                         "SEAT_SYNC_WORKER": "external",
+                        "WEBHOOK_PROCESSOR": "external",
                     },
                 )
                 for n, port in enumerate(api_ports)
@@ -242,7 +248,7 @@ async def test_two_apis_and_two_workers_end_with_the_exact_quantity(
                 assert "Application shutdown complete" in proc.output()
             for proc in workers:
                 assert await asyncio.to_thread(proc.popen.wait, 15) == 0, proc.output()
-                assert "seat-sync worker stopping" in proc.output()
+                assert "seat-sync worker and webhook event processor stopping" in proc.output()
     finally:
         emulator.stop()
 
@@ -311,3 +317,23 @@ async def _scenario(one: Api, two: Api, emulator: EmulatorServer, database_url: 
         params={"customer": customers[0], "status": "all"}
     )
     assert [s.id for s in subs.data] == [session.subscription]
+    # Every webhook the APIs recorded is applied by the workers' processors.
+
+    async def drained() -> bool:
+        return await waiting_events(database_url) == 0
+
+    await eventually(drained, within=15)
+
+
+async def waiting_events(database_url: str) -> int:
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
+    try:
+        found = await conn.fetchval(
+            "SELECT count(*) FROM webhook_event WHERE outcome NOT IN "
+            "('PROCESSED', 'IGNORED', 'UNLINKED', 'SUPERSEDED')"
+        )
+        return int(found)
+    finally:
+        await conn.close()

@@ -23,6 +23,7 @@ import pytest
 from seatbill.models import AuditLog, EventOutcome, Invoice, Subscription, WebhookEvent, Workspace
 from seatbill.webhooks import handlers
 from tests.conftest import Api, Person, Stack
+from tests.test_seat_sync import eventually
 from tests.test_webhooks_helpers import (
     deliver,
     event,
@@ -268,20 +269,10 @@ async def test_handler_failing_once_rolls_back_and_is_retried(
         row = await WebhookEvent.get(id=evt["id"])
         return row.outcome == EventOutcome.PROCESSED
 
-    assert await wait_for(applied, within=10)
+    await eventually(applied, within=10)
     recorded = await WebhookEvent.get(id=evt["id"])
     assert (recorded.attempts, recorded.error) == (2, None)
     assert (await seats_of(api, owner, ws) or {})["seats"] == 6
-
-
-async def wait_for(check: Any, within: float) -> Any:
-    """Poll ``check`` until it returns something truthy, for at most ``within`` seconds."""
-    deadline = time.monotonic() + within
-    while True:
-        found = await check()
-        if found or time.monotonic() > deadline:
-            return found
-        await asyncio.sleep(0.05)
 
 
 _BROKEN_APP = """
