@@ -330,7 +330,12 @@ class WebhookProcessor:
         )
         try:
             async with in_transaction():
-                locked = await WebhookEvent.filter(id=row.id).select_for_update().first()
+                locked = (
+                    await WebhookEvent.filter(id=row.id)
+                    .select_for_update()
+                    .only("id", "outcome")
+                    .first()
+                )
                 if locked is None or locked.outcome not in PENDING:
                     return  # applied by another processor after this claim's lease passed
                 handler = HANDLERS.get(row.type)
