@@ -8,8 +8,9 @@ seeds --subscriptions workspaces, each with a mirrored `team` subscription (rows
 directly). The load is --events unique `customer.subscription.updated` events about those
 subscriptions (ten rounds of one event per subscription, each round a second newer), each
 body signed as Stripe signs it just before it is sent, from autocannon (node: a Python client
-cannot load a 2-core server) with 20 connections. The first tenth of each run warms the server
-up and is not timed.
+cannot load a 2-core server) with 20 connections. The first tenth warms the servers up and is
+not timed; the rest goes to bare and to Seatbill in three parts, taking turns, so that other
+load on the machine weighs on both alike.
 
 - bare: a Starlette + asyncpg endpoint built here, served by uvicorn like `seatbill serve`,
   that verifies the signature (stripe.WebhookSignature.verify_header) and INSERTs the event id
@@ -23,8 +24,9 @@ up and is not timed.
 - in-process: the same load against `seatbill serve` with the processor in the API process
   (the default): ingestion while applying, and when the last event is applied.
 
---profile DIR records py-spy profiles (flame graphs, SVG) of the server during ingestion and
-of the worker during the drain; profiling slows them, so its figures are not the ones to quote.
+--profile DIR records py-spy profiles (collapsed stacks, for flamegraph.pl or speedscope) of
+the server during ingestion and of the worker during the drain; profiling slows them, so its
+figures are not the ones to quote.
 """
 
 from __future__ import annotations
@@ -247,6 +249,38 @@ def ingest(url: str, bodies: list[str], tmp: Path) -> Load:
     return autocannon(url, bodies[warm:], tmp)
 
 
+def ingest_side_by_side(
+    urls: list[str], bodies: list[str], tmp: Path, rounds: int = 3
+) -> list[Load]:
+    """The same bodies to each server: a tenth to warm up, then the rest in ``rounds`` parts,
+    the servers taking turns (who goes first alternates), so that a neighbour loading the
+    machine for a while weighs on each alike. One Load per server, the parts summed."""
+    warm = len(bodies) // 10
+    for url in urls:
+        autocannon(url, bodies[:warm], tmp)
+    rest = bodies[warm:]
+    size = -(-len(rest) // rounds)
+    parts: list[list[Load]] = [[] for _ in urls]
+    for n in range(rounds):
+        chunk = rest[n * size : (n + 1) * size]
+        order = list(range(len(urls)))
+        if n % 2:
+            order.reverse()
+        for i in order:
+            parts[i].append(autocannon(urls[i], chunk, tmp))
+    return [
+        Load(
+            requests=sum(p.requests for p in loads),
+            seconds=sum(p.seconds for p in loads),
+            non_2xx=sum(p.non_2xx for p in loads),
+            errors=sum(p.errors for p in loads),
+            p50_ms=max(p.p50_ms for p in loads),
+            p99_ms=max(p.p99_ms for p in loads),
+        )
+        for loads in parts
+    ]
+
+
 # Processes ----------------------------------------------------------------------------------
 
 
@@ -257,7 +291,8 @@ def process(
     out: IO[bytes] = log.open("wb")
     command = [sys.executable, *args]
     if profile is not None:
-        command = ["py-spy", "record", "--subprocesses", "-o", str(profile), "--", *command]
+        py_spy = str(Path(sys.executable).parent / "py-spy")
+        command = [py_spy, "record", "-f", "raw", "-r", "200", "-o", str(profile), "--", *command]
     popen = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         yield popen
@@ -468,34 +503,36 @@ async def main(args: argparse.Namespace) -> None:
         with tempfile.TemporaryDirectory() as tmp_name:
             tmp = Path(tmp_name)
             async with fresh(base_url, args.subscriptions) as url:
-                port = free_port()
+                bare_port, port = free_port(), free_port()
                 env = {**os.environ, "BENCH_DATABASE_URL": url, "BENCH_WEBHOOK_SECRET": SECRET}
                 bare_cmd = ["-m", "uvicorn", "bench.webhooks:bare_app", "--factory"]
-                bare_cmd += ["--host", "127.0.0.1", "--port", str(port)]
-                with process(bare_cmd, env, tmp / "bare.log") as popen:
-                    endpoint = f"http://127.0.0.1:{port}/webhooks/stripe"
-                    wait_up(endpoint, popen, tmp / "bare.log")
-                    bare = ingest(endpoint, bodies, tmp)
-                print(f"bare      ingestion {bare.line()}")
-
-                port = free_port()
+                bare_cmd += ["--host", "127.0.0.1", "--port", str(bare_port)]
                 serve_env = seatbill_env(
                     url, emulator, PORT=str(port), WEBHOOK_PROCESSOR="external"
                 )
-                profile = profile_dir / "serve-ingestion.svg" if profile_dir else None
+                profile = profile_dir / "serve-ingestion.folded" if profile_dir else None
                 log = tmp / "serve.log"
-                with process(
-                    ["-m", "seatbill.cli", "serve", "--no-migrate"], serve_env, log, profile=profile
-                ) as popen:
+                with (
+                    process(bare_cmd, env, tmp / "bare.log") as bare_popen,
+                    process(
+                        ["-m", "seatbill.cli", "serve", "--no-migrate"],
+                        serve_env,
+                        log,
+                        profile=profile,
+                    ) as popen,
+                ):
+                    bare_endpoint = f"http://127.0.0.1:{bare_port}/webhooks/stripe"
                     endpoint = f"http://127.0.0.1:{port}/webhooks/stripe"
+                    wait_up(bare_endpoint, bare_popen, tmp / "bare.log")
                     wait_up(endpoint, popen, log)
-                    ours = ingest(endpoint, bodies, tmp)
+                    bare, ours = ingest_side_by_side([bare_endpoint, endpoint], bodies, tmp)
+                print(f"bare      ingestion {bare.line()}")
                 print(f"seatbill  ingestion {ours.line()}")
                 print(f"          seatbill/bare {ours.rate / bare.rate:.2f} (target >= 0.8)")
                 counts = await inbox(url)
                 assert counts == {"RECEIVED": total}, counts
 
-                profile = profile_dir / "worker-drain.svg" if profile_dir else None
+                profile = profile_dir / "worker-drain.folded" if profile_dir else None
                 started = time.monotonic()
                 with process(
                     ["-m", "seatbill.cli", "worker"],
@@ -549,7 +586,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--subscriptions", type=int, default=1_000)
     parser.add_argument("--database-url", help="PostgreSQL (default: DATABASE_URL)")
-    parser.add_argument("--profile", type=Path, help="a directory for py-spy flame graphs")
+    parser.add_argument("--profile", type=Path, help="a directory for py-spy profiles")
     args = parser.parse_args()
     if args.profile is not None:
         args.profile = args.profile.resolve()
