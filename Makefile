@@ -6,7 +6,7 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 VENV_BIN := .venv/bin
 
-.PHONY: run test setup setup-runtime lint typecheck unit browser node-tools audit-http migrations schema clean
+.PHONY: run test setup setup-runtime lint typecheck unit browser node-tools audit-http migrations schema clean bench-tools bench
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -47,6 +47,21 @@ node-tools: $(GRAPHQL_HTTP)
 # The audit alone, against a server started for it.
 audit-http: setup node-tools
 	$(VENV_BIN)/pytest -q tests/test_graphql_http.py -k audit
+
+# Load generator for the benchmarks (bench/load.py): a Python client cannot load a 2-core
+# server enough, so autocannon (node) makes the requests. Not part of `make test`.
+AUTOCANNON := .tools/node/node_modules/autocannon/package.json
+$(AUTOCANNON):
+	@command -v npm >/dev/null 2>&1 || { echo "bench-tools needs npm (node.js)"; exit 1; }
+	npm install --silent --no-audit --no-fund --prefix .tools/node autocannon@8.0.0
+
+bench-tools: $(AUTOCANNON)
+
+# The read benchmark against PostgreSQL (DATABASE_URL, default: the local test server); see
+# docs/performance.md for the others and their options.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/seatbill_bench
+bench: setup bench-tools
+	DATABASE_URL=$(or $(DATABASE_URL),$(BENCH_DATABASE_URL)) $(VENV_BIN)/python -m bench.reads
 
 run: setup-runtime
 	$(VENV_BIN)/seatbill serve

@@ -1,0 +1,40 @@
+// Runs autocannon with the options bench/load.py writes on stdin (JSON) and prints its
+// result as JSON on stdout. `bodies` (a list) are sent in turn, one per request, across all
+// connections; `forbid` counts the 2xx answers whose body contains that text as mismatches.
+'use strict'
+const path = require('path')
+const autocannon = require(path.join(process.env.AUTOCANNON_HOME, 'node_modules', 'autocannon'))
+
+let input = ''
+process.stdin.on('data', (chunk) => { input += chunk })
+process.stdin.on('end', () => {
+  const spec = JSON.parse(input)
+  const opts = {
+    url: spec.url,
+    connections: spec.connections,
+    method: spec.method,
+    headers: spec.headers,
+    timeout: spec.timeout,
+  }
+  if (spec.amount) opts.amount = spec.amount
+  else opts.duration = spec.duration
+  if (spec.body !== null) opts.body = spec.body
+  if (spec.bodies) {
+    let next = 0
+    opts.requests = [{
+      setupRequest: (request) => {
+        request.body = spec.bodies[next % spec.bodies.length]
+        next += 1
+        return request
+      },
+    }]
+  }
+  if (spec.forbid) opts.verifyBody = (body) => !body.includes(spec.forbid)
+  autocannon(opts, (err, result) => {
+    if (err) {
+      console.error(String(err))
+      process.exit(1)
+    }
+    process.stdout.write(JSON.stringify(result))
+  })
+})
