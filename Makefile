@@ -6,7 +6,7 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 VENV_BIN := .venv/bin
 
-.PHONY: run test setup setup-runtime lint typecheck unit browser node-tools audit-http migrations schema clean bench-tools bench-webhooks
+.PHONY: run test setup setup-runtime lint typecheck unit browser node-tools audit-http migrations schema clean bench-tools bench bench-webhooks
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -48,8 +48,8 @@ node-tools: $(GRAPHQL_HTTP)
 audit-http: setup node-tools
 	$(VENV_BIN)/pytest -q tests/test_graphql_http.py -k audit
 
-# Load generator for the benchmarks: a Python client cannot load a 2-core server enough, so
-# autocannon (node) makes the requests. Not part of `make test`.
+# Load generator for the benchmarks (bench/load.py): a Python client cannot load a 2-core
+# server enough, so autocannon (node) makes the requests. Not part of `make test`.
 AUTOCANNON := .tools/node/node_modules/autocannon/package.json
 $(AUTOCANNON):
 	@command -v npm >/dev/null 2>&1 || { echo "bench-tools needs npm (node.js)"; exit 1; }
@@ -57,11 +57,17 @@ $(AUTOCANNON):
 
 bench-tools: $(AUTOCANNON)
 
-# The webhook benchmark (ingestion against a bare endpoint, the inbox drain) on PostgreSQL
-# (DATABASE_URL, default: the local server; it makes and drops a database of its own).
-BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+# The read benchmark against PostgreSQL (DATABASE_URL, default: the local test server); see
+# docs/performance.md for the others and their options.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/seatbill_bench
+bench: setup bench-tools
+	DATABASE_URL=$(or $(DATABASE_URL),$(BENCH_DATABASE_URL)) $(VENV_BIN)/python -m bench.reads
+
+# The webhook benchmark (ingestion against a bare endpoint, the inbox drain) on PostgreSQL: it
+# makes and drops a database of its own beside DATABASE_URL's (default: the local server).
+BENCH_WEBHOOKS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 bench-webhooks: setup bench-tools
-	DATABASE_URL=$(or $(DATABASE_URL),$(BENCH_DATABASE_URL)) $(VENV_BIN)/python -m bench.webhooks
+	DATABASE_URL=$(or $(DATABASE_URL),$(BENCH_WEBHOOKS_DATABASE_URL)) $(VENV_BIN)/python -m bench.webhooks
 
 run: setup-runtime
 	$(VENV_BIN)/seatbill serve

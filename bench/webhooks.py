@@ -38,7 +38,6 @@ import hashlib
 import hmac
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -60,12 +59,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bench import load
 from stripe_emulator import EmulatorServer
 from tests.conftest import free_socket, fresh_postgres_database
 
 ROOT = Path(__file__).resolve().parent.parent
-AUTOCANNON_HOME = ROOT / ".tools" / "node"
-RUNNER = Path(__file__).resolve().parent / "webhooks_load.js"
 FIXTURES = ROOT / "tests" / "fixtures" / "stripe" / "fixtures3.json"
 SECRET = "whsec_bench_webhooks"
 JWT_SECRET = "bench-webhooks-secret-not-the-development-one"
@@ -177,15 +175,14 @@ class Events:
         return [self.body(n, r) for r in rounds for n in range(self.subscriptions)]
 
 
-def signed(bodies: list[str]) -> list[dict[str, str]]:
-    """Each body with its Stripe-Signature header, signed now."""
+def signatures(bodies: list[str]) -> list[dict[str, str]]:
+    """Each body's Stripe-Signature header, signed now."""
     t = int(time.time())
     key = SECRET.encode()
     return [
         {
-            "body": body,
-            "signature": f"t={t},v1="
-            + hmac.new(key, f"{t}.{body}".encode(), hashlib.sha256).hexdigest(),
+            "stripe-signature": f"t={t},v1="
+            + hmac.new(key, f"{t}.{body}".encode(), hashlib.sha256).hexdigest()
         }
         for body in bodies
     ]
@@ -195,13 +192,26 @@ def signed(bodies: list[str]) -> list[dict[str, str]]:
 
 
 @dataclass(frozen=True)
-class Load:
+class Ingestion:
+    """Autocannon runs against one server, added up."""
+
     requests: int
     seconds: float
     non_2xx: int
     errors: int
     p50_ms: float
     p99_ms: float
+
+    @classmethod
+    def of(cls, loads: list[load.Load]) -> Ingestion:
+        return cls(
+            requests=sum(one.requests for one in loads),
+            seconds=sum(one.duration_s for one in loads),
+            non_2xx=sum(one.non_2xx for one in loads),
+            errors=sum(one.errors + one.timeouts for one in loads),
+            p50_ms=max(one.p50_ms for one in loads),
+            p99_ms=max(one.p99_ms for one in loads),
+        )
 
     @property
     def rate(self) -> float:
@@ -214,71 +224,45 @@ class Load:
         )
 
 
-def autocannon(url: str, bodies: list[str], tmp: Path) -> Load:
+def send(url: str, bodies: list[str]) -> load.Load:
     """Each body once, freshly signed, over CONNECTIONS connections."""
-    requests = tmp / "requests.jsonl"
-    with requests.open("w") as out:
-        for request in signed(bodies):
-            out.write(json.dumps(request) + "\n")
-    spec = {"url": url, "file": str(requests), "connections": CONNECTIONS, "timeout": 30}
-    done = subprocess.run(
-        ["node", str(RUNNER)],
-        input=json.dumps(spec),
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "AUTOCANNON_HOME": str(AUTOCANNON_HOME)},
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"autocannon failed: {done.stderr.strip()[-2000:]}")
-    result = json.loads(done.stdout)
-    return Load(
-        requests=int(result["requests"]["total"]),
-        seconds=float(result["duration"]),
-        non_2xx=int(result.get("non2xx", 0)),
-        errors=int(result.get("errors", 0)) + int(result.get("timeouts", 0)),
-        p50_ms=float(result["latency"]["p50"]),
-        p99_ms=float(result["latency"]["p99"]),
+    return load.run(
+        url,
+        method="POST",
+        headers={"content-type": "application/json"},
+        bodies=bodies,
+        body_headers=signatures(bodies),
+        connections=CONNECTIONS,
+        amount=len(bodies),
+        timeout=30,
     )
 
 
-def ingest(url: str, bodies: list[str], tmp: Path) -> Load:
+def ingest(url: str, bodies: list[str]) -> Ingestion:
     """A tenth of the bodies to warm the server up, then the rest, timed."""
     warm = len(bodies) // 10
-    autocannon(url, bodies[:warm], tmp)
-    return autocannon(url, bodies[warm:], tmp)
+    send(url, bodies[:warm])
+    return Ingestion.of([send(url, bodies[warm:])])
 
 
-def ingest_side_by_side(
-    urls: list[str], bodies: list[str], tmp: Path, rounds: int = 3
-) -> list[Load]:
+def ingest_side_by_side(urls: list[str], bodies: list[str], rounds: int = 3) -> list[Ingestion]:
     """The same bodies to each server: a tenth to warm up, then the rest in ``rounds`` parts,
     the servers taking turns (who goes first alternates), so that a neighbour loading the
-    machine for a while weighs on each alike. One Load per server, the parts summed."""
+    machine for a while weighs on each alike. One Ingestion per server, its parts summed."""
     warm = len(bodies) // 10
     for url in urls:
-        autocannon(url, bodies[:warm], tmp)
+        send(url, bodies[:warm])
     rest = bodies[warm:]
     size = -(-len(rest) // rounds)
-    parts: list[list[Load]] = [[] for _ in urls]
+    parts: list[list[load.Load]] = [[] for _ in urls]
     for n in range(rounds):
         chunk = rest[n * size : (n + 1) * size]
         order = list(range(len(urls)))
         if n % 2:
             order.reverse()
         for i in order:
-            parts[i].append(autocannon(urls[i], chunk, tmp))
-    return [
-        Load(
-            requests=sum(p.requests for p in loads),
-            seconds=sum(p.seconds for p in loads),
-            non_2xx=sum(p.non_2xx for p in loads),
-            errors=sum(p.errors for p in loads),
-            p50_ms=max(p.p50_ms for p in loads),
-            p99_ms=max(p.p99_ms for p in loads),
-        )
-        for loads in parts
-    ]
+            parts[i].append(send(urls[i], chunk))
+    return [Ingestion.of(loads) for loads in parts]
 
 
 # Processes ----------------------------------------------------------------------------------
@@ -487,8 +471,10 @@ async def main(args: argparse.Namespace) -> None:
     base_url = args.database_url or os.environ.get("DATABASE_URL", "")
     if not base_url.startswith("postgres"):
         raise SystemExit("bench.webhooks runs on PostgreSQL: set DATABASE_URL=postgres://...")
-    if shutil.which("node") is None or not (AUTOCANNON_HOME / "node_modules/autocannon").exists():
-        raise SystemExit("autocannon is missing: run `make bench-tools` (needs node.js)")
+    try:
+        load.check_tools()
+    except load.LoadToolMissing as exc:
+        raise SystemExit(f"bench.webhooks: {exc}") from None
     profile_dir: Path | None = args.profile
     emulator = EmulatorServer().start()
     events = Events(args.subscriptions, int(time.time()) - 3600)
@@ -525,7 +511,7 @@ async def main(args: argparse.Namespace) -> None:
                     endpoint = f"http://127.0.0.1:{port}/webhooks/stripe"
                     wait_up(bare_endpoint, bare_popen, tmp / "bare.log")
                     wait_up(endpoint, popen, log)
-                    bare, ours = ingest_side_by_side([bare_endpoint, endpoint], bodies, tmp)
+                    bare, ours = ingest_side_by_side([bare_endpoint, endpoint], bodies)
                 print(f"bare      ingestion {bare.line()}")
                 print(f"seatbill  ingestion {ours.line()}")
                 print(f"          seatbill/bare {ours.rate / bare.rate:.2f} (target >= 0.8)")
@@ -566,7 +552,7 @@ async def main(args: argparse.Namespace) -> None:
                     wait_up(endpoint, popen, log)
                     fresh_bodies = events.bodies(range(ROUNDS - rounds, ROUNDS))
                     started = time.monotonic()
-                    both = ingest(endpoint, fresh_bodies, tmp)
+                    both = ingest(endpoint, fresh_bodies)
                     after = await wait_drained(url, total, within=600)
                 wrong = await wrong_seats(url, args.subscriptions)
                 print(f"in-process ingestion {both.line()} while applying")
