@@ -22,7 +22,7 @@ import pytest
 
 from seatbill.models import AuditLog, EventOutcome, Invoice, Subscription, WebhookEvent, Workspace
 from seatbill.webhooks import handlers
-from tests.conftest import Api, Person, Stack
+from tests.conftest import Api, Person, Stack, drain_webhooks
 from tests.test_seat_sync import eventually
 from tests.test_webhooks_helpers import (
     deliver,
@@ -337,6 +337,7 @@ async def test_database_down_during_delivery_gets_5xx_then_redelivery_loses_noth
     assert await WebhookEvent.get_or_none(id=evt["id"]) is None
     up = await api.http.post(f"{stack.url}/webhooks/stripe", content=body, headers=headers)
     assert up.status_code == 200
+    await drain_webhooks()
     assert (await seats_of(api, owner, ws) or {})["seats"] == 8
 
 

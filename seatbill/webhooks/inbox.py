@@ -60,7 +60,9 @@ async def record(event: Mapping[str, Any], payload: str, *, dialect: str) -> boo
         payload,
         now,
     ]
-    _, rows = await connections.get("default").execute_query(_INSERT_BY_DIALECT[dialect], values)
+    # execute_query_dict fetches the RETURNING row on every backend (execute_query does not
+    # for an INSERT on asyncpg).
+    rows = await connections.get("default").execute_query_dict(_INSERT_BY_DIALECT[dialect], values)
     return bool(rows)
 
 
