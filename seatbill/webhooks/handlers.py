@@ -1,5 +1,6 @@
-"""One handler per Stripe event type. Each runs inside the route's transaction and returns
-the event's outcome; the mapping from Stripe objects to rows lives in services.mirror."""
+"""One handler per Stripe event type. Each runs inside the event processor's transaction (one
+per event) and returns the event's outcome; the mapping from Stripe objects to rows lives in
+services.mirror."""
 
 from __future__ import annotations
 
