@@ -87,21 +87,22 @@ async def stripe_webhook(request: Request) -> Response:
     except _TooLarge:
         return _refused("too_large", "payload too large", 413)
     try:
-        # On the raw bytes: no Stripe objects are built (the processor reads the event).
+        text = payload.decode()  # what Stripe signed (verify_header would decode it again)
+        # On the raw body: no Stripe objects are built (the processor reads the event).
         stripe.WebhookSignature.verify_header(
-            payload,
+            text,
             request.headers.get("stripe-signature", ""),
             secret,
             SIGNATURE_TOLERANCE_SECONDS,
         )
-    except (stripe.SignatureVerificationError, ValueError):
+    except (stripe.SignatureVerificationError, ValueError):  # ValueError: not UTF-8
         return _refused("invalid_signature", "invalid signature", 400)
     event = _event(payload)
     if event is None:
         return _refused("not_an_event", "not an event", 400)
     event_type, event_id = event["type"], event["id"]
     try:
-        new = await inbox.record(event, payload.decode(), dialect=settings.dialect)
+        new = await inbox.record(event, text, dialect=settings.dialect)
     except Exception as exc:
         log.error(
             "webhook %s %s: cannot record the event (%s)",
