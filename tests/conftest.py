@@ -305,12 +305,13 @@ class QueryCounter(logging.Handler):
         self.queries: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        # Count the request's queries, not the seat-sync worker polling in the same process.
+        # Count the request's queries, not the seat-sync worker or the webhook processor
+        # polling in the same process.
         try:
             task = asyncio.current_task()
         except RuntimeError:
             task = None
-        if task is not None and task.get_name().startswith("seat-sync"):
+        if task is not None and task.get_name().startswith(("seat-sync", "webhook-processor")):
             return
         message = record.getMessage()
         if message.lstrip().upper().startswith(("SELECT", "INSERT", "UPDATE", "DELETE")):

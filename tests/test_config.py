@@ -59,10 +59,13 @@ def test_explicit_values_are_used_and_no_dev_defaults_remain(tmp_path: Path) -> 
             "STRIPE_WEBHOOK_SECRET": "whsec_x",
             "DUNNING_MAX_ATTEMPTS": "4",
             "SEAT_SYNC_WORKER": "external",
+            "WEBHOOK_PROCESSOR": "external",
+            "WEBHOOK_MAX_ATTEMPTS": "3",
         }
     )
     assert settings.stripe_secret_key == "sk_live_x" and settings.stripe_webhook_secret == "whsec_x"
     assert settings.dunning_max_attempts == 4 and settings.seat_sync_in_process is False
+    assert settings.webhook_processor_in_process is False and settings.webhook_max_attempts == 3
     assert (settings.host, settings.port) == ("0.0.0.0", 9000)
     assert settings.database_url == "postgres://app@db:5432/seatbill"
     assert settings.dialect == "postgres"
@@ -212,6 +215,9 @@ BAD_VALUES = [
     ("STRIPE_EMULATOR_PORT", "http"),
     ("DUNNING_MAX_ATTEMPTS", "0"),
     ("SEAT_SYNC_WORKER", "sometimes"),
+    ("WEBHOOK_PROCESSOR", "elsewhere"),
+    ("WEBHOOK_MAX_ATTEMPTS", "0"),
+    ("WEBHOOK_MAX_ATTEMPTS", "many"),
 ]
 
 

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from seatbill import metrics
 from seatbill.config import ConfigError, Settings
-from seatbill.models import SeatOutbox
+from seatbill.models import EventOutcome, SeatOutbox, WebhookEvent
 from seatbill.services.stripe_gateway import GatewayError
 from tests.conftest import REPO, Api, Stack, free_socket
 from tests.test_webhooks_helpers import deliver, event, fixture
@@ -133,6 +134,32 @@ async def test_metrics_read_the_seat_sync_queue_at_scrape_time(api: Api) -> None
         assert value(samples, "seatbill_seat_sync_queue_oldest_seconds") >= 0
     finally:
         await row.delete()
+
+
+async def test_metrics_read_the_webhook_inbox_at_scrape_time(api: Api) -> None:
+    """An event waiting for its retry is pending, one that gave up is dead."""
+    stamp = datetime.now(UTC)
+    rows = [
+        await WebhookEvent.create(
+            id=f"evt_metrics_{uuid.uuid4().hex}",
+            type="invoice.updated",
+            stripe_created=stamp,
+            outcome=outcome,
+            payload="{}",
+            next_attempt_at=retry_at,
+        )
+        for outcome, retry_at in (
+            (EventOutcome.FAILED, stamp + timedelta(hours=1)),  # not due: nobody claims it
+            (EventOutcome.DEAD, None),
+        )
+    ]
+    try:
+        samples = await scrape(api.http, api.url)
+        assert value(samples, "seatbill_webhook_inbox_pending") >= 1
+        assert value(samples, "seatbill_webhook_inbox_dead") >= 1
+    finally:
+        for row in rows:
+            await row.delete()
 
 
 def test_operation_names_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:

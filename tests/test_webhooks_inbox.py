@@ -10,7 +10,6 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
@@ -214,5 +213,8 @@ async def test_an_event_that_keeps_failing_ends_dead_and_is_retried_from_the_com
 
     await eventually(applied, within=10)
     assert (await seats_of(api, owner, ws) or {})["seats"] == 7
-    after: Any = await asyncio.to_thread(seatbill, stack, "events", "list", "--dead")
-    assert evt["id"] not in after.stdout
+    dead_now = await asyncio.to_thread(seatbill, stack, "events", "list", "--dead")
+    assert evt["id"] not in dead_now.stdout
+    recent = await asyncio.to_thread(seatbill, stack, "events", "list", "--limit", "500")
+    line = next(line for line in recent.stdout.splitlines() if line.startswith(evt["id"]))
+    assert "\tPROCESSED\tattempts=1\t" in line

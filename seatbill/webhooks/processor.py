@@ -247,7 +247,12 @@ class WebhookProcessor:
                         return  # the rest is claimed again once the lease passes
                     await self._apply(row, event)
 
-        await asyncio.gather(*(apply_lane(rows) for rows in lanes.values()))
+        await asyncio.gather(
+            *(
+                asyncio.create_task(apply_lane(events), name="webhook-processor-lane")
+                for events in lanes.values()
+            )
+        )
         return len(batch)
 
     async def _claim(self) -> list[WebhookEvent]:
