@@ -131,6 +131,27 @@ async def test_body_over_one_megabyte_gets_413_and_writes_nothing(api: Api, stac
     assert await WebhookEvent.get_or_none(id=evt["id"]) is None
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[]",
+        b"not json",
+        b'{"id": 1, "type": "invoice.paid", "created": 1}',
+        b'{"id": "evt_no_type", "created": 1}',
+        b'{"id": "evt_no_created", "type": "invoice.paid"}',
+        b'{"id": "evt_bad_created", "type": "invoice.paid", "created": "yesterday"}',
+    ],
+)
+async def test_signed_body_that_is_not_an_event_gets_400_and_writes_nothing(
+    api: Api, stack: Stack, body: bytes
+) -> None:
+    response = await deliver(api.http, stack.url, secret(stack), body)
+    assert response.status_code == 400
+    assert response.json() == {"error": "not an event"}
+    for event_id in ("evt_no_type", "evt_no_created", "evt_bad_created"):
+        assert await WebhookEvent.get_or_none(id=event_id) is None
+
+
 # Recording, duplicates, unknown types --------------------------------------------------------
 
 
