@@ -63,6 +63,23 @@ async def test_events_acknowledged_while_no_processor_runs_are_applied_once_one_
     assert (await WebhookEvent.get(id=cancel["id"])).attempts == 2
 
 
+async def test_an_event_whose_processor_died_every_time_ends_dead(api: Api, stack: Stack) -> None:
+    """An event that takes its process down whenever it is applied is not claimed for ever."""
+    _, _, customer = await linked_workspace(api)
+    evt = event("customer.subscription.created", subscription_object(customer))
+    async with processors_paused():
+        assert (await post(api, stack, evt)).status_code == 200
+        # Claimed WEBHOOK_MAX_ATTEMPTS times, and each claim's lease ran out without an outcome.
+        await WebhookEvent.filter(id=evt["id"]).update(
+            attempts=stack.settings.webhook_max_attempts,
+            next_attempt_at=datetime.now(UTC) - timedelta(seconds=1),
+        )
+    await drain_webhooks()
+    row = await WebhookEvent.get(id=evt["id"])
+    assert (row.outcome, row.error) == (EventOutcome.DEAD, "claimed without an outcome every time")
+    assert not await Subscription.exists(stripe_id=evt["data"]["object"]["id"])
+
+
 async def test_updates_of_one_subscription_in_a_backlog_apply_only_the_newest(
     api: Api, stack: Stack
 ) -> None:

@@ -225,9 +225,14 @@ class WebhookProcessor:
 
     async def run_pass(self) -> int:
         """Claim a batch of due events and apply it; returns how many were claimed."""
-        batch = await self._claim()
-        if not batch:
+        claimed = await self._claim()
+        if not claimed:
             return 0
+        # Claimed this often without an outcome: the process stopped each time it applied it.
+        worn = [row for row in claimed if row.attempts > self.config.max_attempts]
+        if worn:
+            await self._fail(worn, "claimed without an outcome every time", give_up=True)
+        batch = [row for row in claimed if row.attempts <= self.config.max_attempts]
         superseded = await self._superseded(batch)
         if superseded:
             await self._supersede(superseded)
@@ -253,7 +258,7 @@ class WebhookProcessor:
                 for events in lanes.values()
             )
         )
-        return len(batch)
+        return len(claimed)
 
     async def _claim(self) -> list[WebhookEvent]:
         stamp = now()
