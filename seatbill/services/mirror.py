@@ -57,7 +57,7 @@ T = TypeVar("T")
 # Subscription statuses that are not (or no longer) billing anyone.
 ENDED_STATUSES = ENDED_SUBSCRIPTION_STATUSES
 
-_SUBSCRIPTION_FIELDS = (
+SUBSCRIPTION_FIELDS = (
     "status",
     "plan_key",
     "interval",
@@ -74,7 +74,7 @@ _SUBSCRIPTION_FIELDS = (
     "pending_seat_quantity",
     "pending_seat_effective_at",
 )
-_INVOICE_FIELDS = (
+INVOICE_FIELDS = (
     "number",
     "status",
     "currency",
@@ -130,7 +130,7 @@ def parse_uuid(value: Any) -> uuid.UUID | None:
         return None
 
 
-def _json(value: Any) -> Any:
+def json_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
@@ -139,7 +139,7 @@ def _json(value: Any) -> Any:
 
 
 def _fields(row: Any, names: tuple[str, ...]) -> dict[str, Any]:
-    return {name: _json(getattr(row, name)) for name in names}
+    return {name: json_value(getattr(row, name)) for name in names}
 
 
 async def audit(
@@ -509,7 +509,7 @@ async def _sync_subscription(
 
         values, items = await subscription_state(sub, catalog, row=row, gateway=gateway)
 
-        before = _fields(row, _SUBSCRIPTION_FIELDS) if row is not None else None
+        before = _fields(row, SUBSCRIPTION_FIELDS) if row is not None else None
         if row is None:
             row = await Subscription.create(
                 id=uuid.uuid4(),
@@ -528,7 +528,7 @@ async def _sync_subscription(
         if before is None and _auto_seats(catalog, row.plan_key):
             # Members may have joined or left since checkout: seat sync counts them again.
             await seat_outbox.enqueue(workspace.id, seat_outbox.SUBSCRIPTION_LINKED)
-        after = _fields(row, _SUBSCRIPTION_FIELDS)
+        after = _fields(row, SUBSCRIPTION_FIELDS)
         if before != after:
             await audit(
                 "subscription.created" if before is None else "subscription.updated",
@@ -706,7 +706,7 @@ async def remove_invoice(
         row = await Invoice.filter(stripe_id=stripe_id).select_for_update().first()
         if row is None:
             return None
-        before = _fields(row, _INVOICE_FIELDS)
+        before = _fields(row, INVOICE_FIELDS)
         await row.delete()
         if row.workspace_id is not None:
             workspace_id = uuid.UUID(str(row.workspace_id))
@@ -810,7 +810,7 @@ async def _sync_invoice(
                     return row
         workspace_id = await _invoice_workspace(inv, row)
         values: dict[str, Any] = {"workspace_id": workspace_id, **await invoice_state(inv, gateway)}
-        before = _fields(row, _INVOICE_FIELDS) if row is not None else None
+        before = _fields(row, INVOICE_FIELDS) if row is not None else None
         if row is None:
             row = await Invoice.create(
                 id=uuid.uuid4(), stripe_id=stripe_id, snapshot_at=observed_at, **values
@@ -820,7 +820,7 @@ async def _sync_invoice(
                 setattr(row, name, value)
             row.snapshot_at = max(row.snapshot_at, observed_at)
             await row.save(update_fields=[*values, "snapshot_at", "updated_at"])
-        after = _fields(row, _INVOICE_FIELDS)
+        after = _fields(row, INVOICE_FIELDS)
         if workspace_id is not None:
             if before != after:
                 await audit(
