@@ -243,10 +243,6 @@ def _compare(
     ]
 
 
-def _item_text(fields: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k}={mirror.json_value(v)}" for k, v in fields.items())
-
-
 async def _subscription(
     workspace: Workspace, sub: Mapping[str, Any], row: Subscription | None, catalog: Catalog
 ) -> _Found:
@@ -263,17 +259,17 @@ async def _subscription(
     theirs = {item["stripe_id"]: {k: item[k] for k in _ITEM_FIELDS} for item in items}
     for item_id in sorted(set(ours) | set(theirs)):
         mine, stripes = ours.get(item_id), theirs.get(item_id)
-        if mine != stripes:
+        if mine is None or stripes is None:
+            name = f"item {item_id} exists"
             drifts.append(
-                _drift(
-                    workspace,
-                    "subscription",
-                    stripe_id,
-                    f"item {item_id}",
-                    _item_text(mine) if mine else None,
-                    _item_text(stripes) if stripes else None,
-                )
+                _drift(workspace, "subscription", stripe_id, name, bool(mine), bool(stripes))
             )
+            continue
+        drifts += [
+            _drift(workspace, "subscription", stripe_id, f"item {item_id} {k}", mine[k], stripes[k])
+            for k in _ITEM_FIELDS
+            if mine[k] != stripes[k]
+        ]
     return _Found("subscription", stripe_id, drifts)
 
 
