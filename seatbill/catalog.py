@@ -476,12 +476,8 @@ def _parse_plan(key: str, value: object) -> Plan:
         for interval in Interval
         if interval.value in raw
     )
-    if not prices and key != FREE_PLAN:
-        raise CatalogError(
-            path,
-            'must define at least one interval ("month" or "year"); only the "free" plan '
-            "may have none",
-        )
+    if not prices and key != FREE_PLAN:  # the free plan may be limits only, never sold
+        raise CatalogError(path, 'must define at least one interval ("month" or "year")')
     limits = _parse_limits(raw["limits"], _join(path, "limits")) if "limits" in raw else ()
 
     return Plan(

@@ -17,6 +17,7 @@ import pytest
 
 from seatbill.catalog import default_catalog_path, load_catalog
 from seatbill.cli import _ProgressBar
+from seatbill.config import ConfigError, Settings
 from seatbill.models import SeatOutbox, Subscription, Workspace
 from seatbill.services import reconcile
 from tests.billing_support import (
@@ -308,3 +309,10 @@ def test_the_progress_bar(capsys: pytest.CaptureFixture[str]) -> None:
     err = capsys.readouterr().err
     assert "\rreconcile [##--------] 1/4 workspaces" in err
     assert err.endswith("\rreconcile [##########] 4/4 workspaces\n")
+
+
+def test_reconcile_every_setting() -> None:
+    assert Settings.from_env({}).reconcile_every_seconds == 0  # off by default
+    assert Settings.from_env({"RECONCILE_EVERY": "15m"}).reconcile_every_seconds == 900
+    with pytest.raises(ConfigError, match="RECONCILE_EVERY: must be 0 .off. or at least 60"):
+        Settings.from_env({"RECONCILE_EVERY": "30"})
