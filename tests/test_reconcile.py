@@ -314,5 +314,5 @@ def test_the_progress_bar(capsys: pytest.CaptureFixture[str]) -> None:
 def test_reconcile_every_setting() -> None:
     assert Settings.from_env({}).reconcile_every_seconds == 0  # off by default
     assert Settings.from_env({"RECONCILE_EVERY": "15m"}).reconcile_every_seconds == 900
-    with pytest.raises(ConfigError, match="RECONCILE_EVERY: must be 0 .off. or at least 60"):
+    with pytest.raises(ConfigError, match=r"RECONCILE_EVERY: must be 0 .off. or at least 60"):
         Settings.from_env({"RECONCILE_EVERY": "30"})
