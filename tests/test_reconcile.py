@@ -10,8 +10,10 @@ import asyncio
 import json
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -210,6 +212,20 @@ async def test_auto_plan_quantity_drift_is_handed_to_seat_sync(api: Api, billing
         f"workspace {sub.workspace_id}: seats of {sub.subscription_id}: Stripe bills 7, "
         "members need 2" in found.stdout
     ), found.stdout
+
+    # A membership change seat sync has not sent yet is under way, not left to fix.
+    later = datetime.now(UTC) + timedelta(hours=1)
+    queued = await SeatOutbox.create(
+        workspace_id=sub.workspace_id, reason="member_joined", next_attempt_at=later
+    )
+    report = await reconcile.reconcile(
+        billing.gateway,
+        load_catalog(default_catalog_path()),
+        workspace_ids=[uuid.UUID(sub.workspace_id)],
+    )
+    [drift] = report.drifts
+    assert drift.fixed and drift.note == "a membership change seat sync has not sent yet"
+    await queued.delete()
 
     fixed = await reconcile_cli(billing, sub.workspace_id, "--fix")
     assert fixed.returncode == 0

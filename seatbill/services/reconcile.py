@@ -27,8 +27,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from seatbill.catalog import Catalog, SeatMode
-from seatbill.models import Invoice, Subscription, SubscriptionItem, Workspace
-from seatbill.services import mirror, seat_outbox, seats
+from seatbill.models import Invoice, SeatOutbox, Subscription, SubscriptionItem, Workspace
+from seatbill.services import mirror, seat_outbox, seat_sync, seats
 from seatbill.services.stripe_gateway import GatewayError, StripeGateway
 
 log = logging.getLogger("seatbill.reconcile")
@@ -198,9 +198,10 @@ async def _workspace(
         for item in found:
             if item.drifts and (item.kind != "subscription" or item.stripe_id in listed):
                 await _repair(gateway, catalog, workspace, item, now, dunning_max_attempts)
-        if seat_drifts:
+        if any(not drift.fixed for drift in seat_drifts):
             # The mirror holds Stripe's quantity now: seat sync sees the difference and sends.
             await seat_outbox.enqueue(workspace.id, RECONCILED)
+            seat_sync.wake()  # a worker of this process (`seatbill worker`); others poll
             for drift in seat_drifts:
                 drift.fixed = True
     return drifts
@@ -305,17 +306,18 @@ async def _seats(
             continue
         wanted = seats.auto_quantity(await seats.billable_count(workspace.id))
         if values["seat_quantity"] != wanted:
-            drifts.append(
-                _drift(
-                    workspace,
-                    "seats",
-                    str(sub["id"]),
-                    "seat_quantity",
-                    wanted,
-                    values["seat_quantity"],
-                )
+            drift = _drift(
+                workspace, "seats", str(sub["id"]), "seat_quantity", wanted, values["seat_quantity"]
             )
+            if await _seat_sync_queued(workspace.id):
+                # A membership change seat sync has not sent yet (or retries): under way.
+                drift.fixed, drift.note = True, "a membership change seat sync has not sent yet"
+            drifts.append(drift)
     return drifts
+
+
+async def _seat_sync_queued(workspace_id: uuid.UUID) -> bool:
+    return await SeatOutbox.filter(workspace_id=workspace_id, processed_at__isnull=True).exists()
 
 
 async def _customer_now(
