@@ -22,6 +22,8 @@ from seatbill.schema.billing import (
 )
 from seatbill.schema.context import Context
 from seatbill.schema.enums import BillingInterval as BillingInterval  # re-exported
+from seatbill.schema.plans import PlanLimit
+from seatbill.services import entitlements
 from seatbill.services.errors import DomainError, ErrorCode
 from seatbill.services.workspaces import now
 
@@ -192,6 +194,17 @@ class Workspace:
     async def subscription(self, info: Info[Context, None]) -> Subscription | None:
         row = await info.context.loaders.current_subscription.load(self._id)
         return Subscription.of(row) if row else None
+
+    @strawberry.field(
+        description=(
+            "The limits of the plan the workspace is on: its subscription's plan while the "
+            'subscription is TRIALING, ACTIVE or PAST_DUE, else the catalog\'s "free" plan, '
+            "else none. A null value is unlimited."
+        )
+    )
+    async def entitlements(self, info: Info[Context, None]) -> list[PlanLimit]:
+        row = await info.context.loaders.current_subscription.load(self._id)
+        return PlanLimit.list_of(entitlements.entitlements(row, info.context.catalog))
 
     @strawberry.field(description="Billing standing; see the enum for the rule.")
     async def billing_state(self, info: Info[Context, None]) -> BillingState:

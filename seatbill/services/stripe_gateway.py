@@ -20,10 +20,13 @@ from stripe.params import (
     CustomerCreateParams,
     InvoiceCreatePreviewParams,
     InvoiceLineItemListParams,
+    InvoiceListParams,
     PriceCreateParams,
     PriceUpdateParams,
     ProductCreateParams,
     ProductUpdateParams,
+    SubscriptionItemListParams,
+    SubscriptionListParams,
     SubscriptionScheduleUpdateParams,
     SubscriptionUpdateParams,
     WebhookEndpointCreateParams,
@@ -224,18 +227,50 @@ class StripeGateway:
         return await self._call(self.client.v1.customers.retrieve_async(customer_id))
 
     async def list_subscriptions(self, customer_id: str) -> list[stripe.Subscription]:
-        """The customer's subscriptions in every status, newest first, items' prices expanded."""
-        page = await self._call(
-            self.client.v1.subscriptions.list_async(
-                params={
-                    "customer": customer_id,
-                    "status": "all",
-                    "limit": 100,
-                    "expand": ["data.items.data.price"],
-                }
-            )
-        )
-        return list(page.data)
+        """The customer's subscriptions in every status, newest first, page after page, in the
+        shape ``retrieve_subscription`` answers (items' prices and the schedule expanded)."""
+        found: list[stripe.Subscription] = []
+        params: SubscriptionListParams = {
+            "customer": customer_id,
+            "status": "all",
+            "limit": 100,
+            "expand": [f"data.{path}" for path in SUBSCRIPTION_EXPAND],
+        }
+        while True:
+            page = await self._call(self.client.v1.subscriptions.list_async(params=params))
+            found.extend(page.data)
+            if not page.has_more or not page.data:
+                return found
+            params["starting_after"] = page.data[-1].id
+
+    async def list_subscription_items(self, subscription_id: str) -> list[stripe.SubscriptionItem]:
+        """Every item of a subscription, prices expanded (a subscription embeds only its first
+        items: its ``items.has_more`` says when there are more)."""
+        found: list[stripe.SubscriptionItem] = []
+        params: SubscriptionItemListParams = {
+            "subscription": subscription_id,
+            "limit": 100,
+            "expand": ["data.price"],
+        }
+        while True:
+            page = await self._call(self.client.v1.subscription_items.list_async(params=params))
+            found.extend(page.data)
+            if not page.has_more or not page.data:
+                return found
+            params["starting_after"] = page.data[-1].id
+
+    async def list_invoices(self, customer_id: str, *, limit: int) -> list[stripe.Invoice]:
+        """The customer's ``limit`` most recent invoices, newest first (pages of at most 100)."""
+        found: list[stripe.Invoice] = []
+        params: InvoiceListParams = {"customer": customer_id, "limit": min(100, limit)}
+        while len(found) < limit:
+            page = await self._call(self.client.v1.invoices.list_async(params=params))
+            found.extend(page.data)
+            if not page.has_more or not page.data:
+                break
+            params["starting_after"] = str(page.data[-1].id)
+            params["limit"] = min(100, limit - len(found))
+        return found[:limit]
 
     async def list_open_checkout_sessions(self, customer_id: str) -> list[stripe.checkout.Session]:
         page = await self._call(
