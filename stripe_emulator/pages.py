@@ -97,7 +97,7 @@ async def checkout_submit(request: Request) -> Response:
     emu = _emu(request)
     ident = request.path_params["id"]
     form = await request.form()
-    token = str(form.get("payment_method") or "pm_card_visa")
+    token = str(form.get("payment_method") or "") or None
     email = str(form.get("email") or "") or None
     with emu.state.lock:
         cs = _lookup(emu.state, ident, "checkout.session")
