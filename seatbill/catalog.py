@@ -158,6 +158,10 @@ class Plan:
     max_seats: int | None = None
     # Auto plans always prorate decreases (design section 2); this is a licensed-plan setting.
     seat_decrease: SeatDecrease = SeatDecrease.PERIOD_END
+    # A workspace's first subscription starts with this many free days (0: no trial).
+    trial_days: int = 0
+    # False: the trial starts without a card and is canceled at its end if none was added.
+    trial_requires_payment_method: bool = True
 
     @property
     def intervals(self) -> tuple[Interval, ...]:
@@ -299,7 +303,17 @@ def parse_catalog(data: Mapping[str, object], *, source: str | None = None) -> C
 _PLAN_KEY = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _CURRENCY = re.compile(r"[a-z]{3}")
-_PLAN_FIELDS = ("name", "description", "features", "seat_mode", "max_seats", "seat_decrease")
+_PLAN_FIELDS = (
+    "name",
+    "description",
+    "features",
+    "seat_mode",
+    "max_seats",
+    "seat_decrease",
+    "trial_days",
+    "trial_requires_payment_method",
+)
+MAX_TRIAL_DAYS = 730  # Stripe's limit on a trial's length
 _INTERVAL_FIELDS = ("base", "seat")
 _PRICE_FIELDS = ("price", "lookup_key", "currency", "unit_amount", "tiers_mode", "tiers")
 _TIER_FIELDS = ("up_to", "unit_amount", "flat_amount")
@@ -446,6 +460,23 @@ def _parse_plan(key: str, value: object) -> Plan:
     if seat_mode is SeatMode.AUTO:
         seat_decrease = SeatDecrease.PRORATE
 
+    trial_days = 0
+    if "trial_days" in raw:
+        trial_days = _integer(raw["trial_days"], _join(path, "trial_days"), minimum=0)
+        if trial_days > MAX_TRIAL_DAYS:
+            raise CatalogError(
+                _join(path, "trial_days"), f"must be at most {MAX_TRIAL_DAYS} (Stripe's limit)"
+            )
+    requires_card = True
+    if "trial_requires_payment_method" in raw:
+        card_path = _join(path, "trial_requires_payment_method")
+        value = raw["trial_requires_payment_method"]
+        if not isinstance(value, bool):
+            raise CatalogError(card_path, f"must be a boolean, not {_type_name(value)}")
+        if not trial_days:
+            raise CatalogError(card_path, "only applies with trial_days")
+        requires_card = value
+
     prices = tuple(
         _parse_plan_price(interval, raw[interval.value], _join(path, interval.value))
         for interval in Interval
@@ -463,6 +494,8 @@ def _parse_plan(key: str, value: object) -> Plan:
         prices=prices,
         max_seats=max_seats,
         seat_decrease=seat_decrease,
+        trial_days=trial_days,
+        trial_requires_payment_method=requires_card,
     )
 
 

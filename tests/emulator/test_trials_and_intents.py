@@ -42,7 +42,11 @@ async def test_a_trial_with_a_card_starts_trialing_with_a_zero_invoice_then_char
     assert (item.current_period_start, item.current_period_end) == (APRIL_1, APRIL_1 + 14 * DAY)
     first = sub.latest_invoice
     assert isinstance(first, stripe.Invoice)
-    assert (first.amount_due, first.status, first.billing_reason) == (0, "paid", "subscription_create")
+    assert (first.amount_due, first.status, first.billing_reason) == (
+        0,
+        "paid",
+        "subscription_create",
+    )
     assert first.lines.data[0].description == "Trial period for Seat"
 
     await advance(client, clock.id, APRIL_1 + 11 * DAY - 1)
@@ -51,7 +55,9 @@ async def test_a_trial_with_a_card_starts_trialing_with_a_zero_invoice_then_char
     assert (await _types(client, sub.id)).count("customer.subscription.trial_will_end") == 1
 
     await advance(client, clock.id, APRIL_1 + 15 * DAY)
-    after = await client.v1.subscriptions.retrieve_async(sub.id, params={"expand": ["latest_invoice"]})
+    after = await client.v1.subscriptions.retrieve_async(
+        sub.id, params={"expand": ["latest_invoice"]}
+    )
     assert after.status == "active"
     paid = after.latest_invoice
     assert isinstance(paid, stripe.Invoice)
@@ -257,7 +263,11 @@ async def test_setup_intents_save_a_card_for_off_session_use(client: stripe.Stri
     assert again.status == "requires_payment_method"
 
     secure = await client.v1.setup_intents.create_async(
-        params={"customer": customer.id, "payment_method": "pm_card_threeDSecure2Required", "confirm": True}
+        params={
+            "customer": customer.id,
+            "payment_method": "pm_card_threeDSecure2Required",
+            "confirm": True,
+        }
     )
     assert secure.status == "requires_action"
     raw = await client.raw_request_async(
