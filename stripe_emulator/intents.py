@@ -184,13 +184,7 @@ def setup_intent(now: int, *, customer_id: str | None, usage: str, metadata: Obj
         "on_behalf_of": None,
         "payment_method": None,
         "payment_method_configuration_details": None,
-        "payment_method_options": {
-            "card": {
-                "mandate_options": None,
-                "network": None,
-                "request_three_d_secure": "automatic",
-            }
-        },
+        "payment_method_options": {},
         "payment_method_types": ["card"],
         "single_use_mandate": None,
         "status": "requires_payment_method",
