@@ -338,10 +338,11 @@ class StripeGateway:
             )
         )
 
-    async def save_default_card(self, customer_id: str, payment_method: str) -> str:
+    async def save_default_card(self, customer_id: str, payment_method: str, version: int) -> str:
         """Attach the payment method to the customer (a no-op when it already is) and make it
         the default for invoices; returns its id (a test token such as ``pm_card_visa`` is a
-        new card with an id of its own). Keyed by both, so a retry attaches nothing twice."""
+        new card with an id of its own). Keyed by both and the workspace's billing version,
+        so a retry attaches nothing twice while a later choice of the same card applies."""
         attached = await self._call(
             self.client.v1.payment_methods.attach_async(
                 payment_method,

@@ -123,7 +123,8 @@ async def subscribe(
                 raise already_subscribed()
             return await _outcome(billing, await gateway.retrieve_subscription(live.id), None)
         try:
-            card = await gateway.save_default_card(order.customer_id, payment_method)
+            version = await billing_version(workspace)
+            card = await gateway.save_default_card(order.customer_id, payment_method, version)
         except GatewayError as exc:
             if exc.status == 402:  # Stripe checks a card as it saves it
                 raise _declined("") from None
