@@ -3,6 +3,7 @@ first PaymentIntent (3D Secure included), all through the official SDK."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 import stripe
 
@@ -118,6 +119,8 @@ async def test_checkout_with_a_trial_and_if_required_collects_no_card(
         }
     )
     assert (session.amount_total, session.payment_method_collection) == (0, "if_required")
+    page = httpx.get(str(session.url)).text  # the hosted page asks for no card
+    assert "Free trial, due today" in page and "Test card" not in page
     raw = await client.raw_request_async(
         "post", f"/v1/test_helpers/checkout/sessions/{session.id}/complete"
     )
