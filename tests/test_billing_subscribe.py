@@ -4,11 +4,12 @@ Workspace.paymentMethod."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from seatbill.models import AuditLog
+from seatbill.models import AuditLog, Workspace
 from tests.billing_support import (
     SUBSCRIPTION,
     billing,
@@ -150,9 +151,12 @@ async def test_subscribe_refusals(api: Api, billing: Stack) -> None:
     member = api.person("member")
     await api.join(owner, workspace_id, member)
     refused = await subscribe_with(api, member, workspace_id, "pm_card_visa")
-    assert [e["code"] for e in refused["userErrors"]] == ["NOT_FOUND"] or [
-        e["code"] for e in refused["userErrors"]
-    ] == ["FORBIDDEN"]
+    assert [e["code"] for e in refused["userErrors"]] == ["FORBIDDEN"]
+    stranger = await subscribe_with(api, api.person("stranger"), workspace_id, "pm_card_visa")
+    assert [e["code"] for e in stranger["userErrors"]] == ["NOT_FOUND"]
+    await Workspace.filter(id=workspace_id).update(restricted_at=datetime.now(UTC))
+    restricted = await subscribe_with(api, owner, workspace_id, "pm_card_visa")
+    assert [e["code"] for e in restricted["userErrors"]] == ["BILLING_RESTRICTED"]
 
 
 async def test_create_setup_intent_for_owners_and_admins(api: Api, billing: Stack) -> None:

@@ -119,7 +119,8 @@ async def test_checkout_with_a_trial_and_if_required_collects_no_card(
         }
     )
     assert (session.amount_total, session.payment_method_collection) == (0, "if_required")
-    page = httpx.get(str(session.url)).text  # the hosted page asks for no card
+    async with httpx.AsyncClient() as http:  # the hosted page asks for no card
+        page = (await http.get(str(session.url))).text
     assert "Free trial, due today" in page and "Test card" not in page
     raw = await client.raw_request_async(
         "post", f"/v1/test_helpers/checkout/sessions/{session.id}/complete"
