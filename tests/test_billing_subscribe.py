@@ -140,6 +140,16 @@ async def test_subscribe_to_a_plan_with_a_trial_starts_trialing_with_nothing_cha
     assert sub.default_payment_method is None  # the customer's default card pays later
 
 
+async def test_a_declined_first_attempt_does_not_use_up_the_trial(api: Api, billing: Stack) -> None:
+    owner = api.person("owner")
+    workspace_id, _, _ = await clocked_workspace(api, billing, owner)
+    declined = await subscribe_with(api, owner, workspace_id, "pm_card_chargeCustomerFail")
+    assert [e["code"] for e in declined["userErrors"]] == ["PAYMENT_FAILED"]
+    await settle(billing)
+    done = await subscribe_with(api, owner, workspace_id, "pm_card_visa", plan="starter")
+    assert done["userErrors"] == [] and done["subscription"]["status"] == "TRIALING"
+
+
 async def test_subscribe_refusals(api: Api, billing: Stack) -> None:
     owner = api.person("owner")
     workspace_id, _, _ = await clocked_workspace(api, billing, owner)

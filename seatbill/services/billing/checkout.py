@@ -10,7 +10,7 @@ from typing import Any
 from stripe.params.checkout import SessionCreateParams
 
 from seatbill.catalog import Interval, Plan, PlanPrice, SeatMode
-from seatbill.models import Subscription, User, Workspace
+from seatbill.models import Invoice, Subscription, User, Workspace
 from seatbill.services import seats
 from seatbill.services.billing.core import (
     Billing,
@@ -82,11 +82,16 @@ class Order:
 
 
 async def trial_available(workspace: Workspace) -> bool:
-    """One trial per workspace, ever, and only on its first subscription."""
+    """One trial per workspace, ever, and only on its first subscription: none once a trial
+    started or a subscription of the workspace was paid for (an attempt whose first payment
+    was declined, and so canceled, does not count)."""
     await workspace.refresh_from_db(fields=["trial_used_at"])
     if workspace.trial_used_at is not None:
         return False
-    return not await Subscription.exists(workspace_id=workspace.id)
+    paid = Invoice.filter(
+        workspace_id=workspace.id, subscription_stripe_id__isnull=False, amount_paid__gt=0
+    )
+    return not await paid.exists()
 
 
 async def prepare_order(
