@@ -174,6 +174,10 @@ class Plan:
     # Auto plans always prorate decreases (design section 2); this is a licensed-plan setting.
     seat_decrease: SeatDecrease = SeatDecrease.PERIOD_END
     limits: tuple[PlanLimit, ...] = ()  # in file order
+    # A workspace's first subscription starts with this many free days (0: no trial).
+    trial_days: int = 0
+    # False: the trial starts without a card and is canceled at its end if none was added.
+    trial_requires_payment_method: bool = True
 
     @property
     def intervals(self) -> tuple[Interval, ...]:
@@ -323,8 +327,11 @@ _PLAN_FIELDS = (
     "max_seats",
     "seat_decrease",
     "limits",
+    "trial_days",
+    "trial_requires_payment_method",
 )
 _LIMIT_KEY = re.compile(r"[a-z][a-z0-9_]*")
+MAX_TRIAL_DAYS = 730  # Stripe's limit on a trial's length
 _INTERVAL_FIELDS = ("base", "seat")
 _PRICE_FIELDS = ("price", "lookup_key", "currency", "unit_amount", "tiers_mode", "tiers")
 _TIER_FIELDS = ("up_to", "unit_amount", "flat_amount")
@@ -471,6 +478,23 @@ def _parse_plan(key: str, value: object) -> Plan:
     if seat_mode is SeatMode.AUTO:
         seat_decrease = SeatDecrease.PRORATE
 
+    trial_days = 0
+    if "trial_days" in raw:
+        trial_days = _integer(raw["trial_days"], _join(path, "trial_days"), minimum=0)
+        if trial_days > MAX_TRIAL_DAYS:
+            raise CatalogError(
+                _join(path, "trial_days"), f"must be at most {MAX_TRIAL_DAYS} (Stripe's limit)"
+            )
+    requires_card = True
+    if "trial_requires_payment_method" in raw:
+        card_path = _join(path, "trial_requires_payment_method")
+        value = raw["trial_requires_payment_method"]
+        if not isinstance(value, bool):
+            raise CatalogError(card_path, f"must be a boolean, not {_type_name(value)}")
+        if not trial_days:
+            raise CatalogError(card_path, "only applies with trial_days")
+        requires_card = value
+
     prices = tuple(
         _parse_plan_price(interval, raw[interval.value], _join(path, interval.value))
         for interval in Interval
@@ -490,6 +514,8 @@ def _parse_plan(key: str, value: object) -> Plan:
         max_seats=max_seats,
         seat_decrease=seat_decrease,
         limits=limits,
+        trial_days=trial_days,
+        trial_requires_payment_method=requires_card,
     )
 
 

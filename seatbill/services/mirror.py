@@ -525,6 +525,12 @@ async def _sync_subscription(
             # Only the mirrored fields: seat_sync_* belong to the seat-sync worker.
             await row.save(update_fields=[*values, "snapshot_at", "updated_at"])
         await _replace_items(row, items)
+        trial_start = timestamp(sub.get("trial_start"))
+        if trial_start is not None:
+            # One trial per workspace, ever: recorded as soon as Stripe shows one started.
+            await Workspace.filter(id=workspace.id, trial_used_at__isnull=True).update(
+                trial_used_at=trial_start
+            )
         if before is None and _auto_seats(catalog, row.plan_key):
             # Members may have joined or left since checkout: seat sync counts them again.
             await seat_outbox.enqueue(workspace.id, seat_outbox.SUBSCRIPTION_LINKED)
