@@ -185,7 +185,8 @@ async def test_a_checkout_whose_webhooks_were_all_lost(api: Api, billing: Stack)
     assert (await reconcile_cli(billing, workspace_id)).returncode == 0
     shown = await workspace_billing(api, owner, workspace_id)
     assert shown["subscription"]["id"] == subscription_id
-    assert shown["subscription"]["status"] == "ACTIVE"
+    # starter's first subscription starts with its 14-day trial
+    assert shown["subscription"]["status"] == "TRIALING"
     assert shown["billingState"] == "ACTIVE"
 
 
