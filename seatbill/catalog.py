@@ -23,6 +23,7 @@ import stripe
 from seatbill.pricing import Tier, TiersMode, price_amount, validate_tiers
 
 __all__ = [
+    "FREE_PLAN",
     "METADATA_INTERVAL",
     "METADATA_PLAN",
     "METADATA_ROLE",
@@ -30,6 +31,7 @@ __all__ = [
     "CatalogError",
     "Interval",
     "Plan",
+    "PlanLimit",
     "PlanPrice",
     "PriceMatch",
     "PriceRef",
@@ -147,6 +149,19 @@ class PlanPrice:
         return (self.base_amount or 0) + self.seat.amount(seats)
 
 
+FREE_PLAN = "free"  # the plan whose limits apply to workspaces without a subscription
+UNLIMITED = "unlimited"  # how plans.toml spells a limit without a bound
+MAX_LIMIT = 2**31 - 1  # GraphQL's Int
+
+
+@dataclass(frozen=True)
+class PlanLimit:
+    """One limit of a plan (``[plans.<key>.limits]``); ``value`` None means unlimited."""
+
+    key: str
+    value: int | None
+
+
 @dataclass(frozen=True)
 class Plan:
     key: str
@@ -158,6 +173,11 @@ class Plan:
     max_seats: int | None = None
     # Auto plans always prorate decreases (design section 2); this is a licensed-plan setting.
     seat_decrease: SeatDecrease = SeatDecrease.PERIOD_END
+    limits: tuple[PlanLimit, ...] = ()  # in file order
+    # A workspace's first subscription starts with this many free days (0: no trial).
+    trial_days: int = 0
+    # False: the trial starts without a card and is canceled at its end if none was added.
+    trial_requires_payment_method: bool = True
 
     @property
     def intervals(self) -> tuple[Interval, ...]:
@@ -299,7 +319,19 @@ def parse_catalog(data: Mapping[str, object], *, source: str | None = None) -> C
 _PLAN_KEY = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _CURRENCY = re.compile(r"[a-z]{3}")
-_PLAN_FIELDS = ("name", "description", "features", "seat_mode", "max_seats", "seat_decrease")
+_PLAN_FIELDS = (
+    "name",
+    "description",
+    "features",
+    "seat_mode",
+    "max_seats",
+    "seat_decrease",
+    "limits",
+    "trial_days",
+    "trial_requires_payment_method",
+)
+_LIMIT_KEY = re.compile(r"[a-z][a-z0-9_]*")
+MAX_TRIAL_DAYS = 730  # Stripe's limit on a trial's length
 _INTERVAL_FIELDS = ("base", "seat")
 _PRICE_FIELDS = ("price", "lookup_key", "currency", "unit_amount", "tiers_mode", "tiers")
 _TIER_FIELDS = ("up_to", "unit_amount", "flat_amount")
@@ -446,13 +478,31 @@ def _parse_plan(key: str, value: object) -> Plan:
     if seat_mode is SeatMode.AUTO:
         seat_decrease = SeatDecrease.PRORATE
 
+    trial_days = 0
+    if "trial_days" in raw:
+        trial_days = _integer(raw["trial_days"], _join(path, "trial_days"), minimum=0)
+        if trial_days > MAX_TRIAL_DAYS:
+            raise CatalogError(
+                _join(path, "trial_days"), f"must be at most {MAX_TRIAL_DAYS} (Stripe's limit)"
+            )
+    requires_card = True
+    if "trial_requires_payment_method" in raw:
+        card_path = _join(path, "trial_requires_payment_method")
+        value = raw["trial_requires_payment_method"]
+        if not isinstance(value, bool):
+            raise CatalogError(card_path, f"must be a boolean, not {_type_name(value)}")
+        if not trial_days:
+            raise CatalogError(card_path, "only applies with trial_days")
+        requires_card = value
+
     prices = tuple(
         _parse_plan_price(interval, raw[interval.value], _join(path, interval.value))
         for interval in Interval
         if interval.value in raw
     )
-    if not prices:
+    if not prices and key != FREE_PLAN:  # the free plan may be limits only, never sold
         raise CatalogError(path, 'must define at least one interval ("month" or "year")')
+    limits = _parse_limits(raw["limits"], _join(path, "limits")) if "limits" in raw else ()
 
     return Plan(
         key=key,
@@ -463,7 +513,34 @@ def _parse_plan(key: str, value: object) -> Plan:
         prices=prices,
         max_seats=max_seats,
         seat_decrease=seat_decrease,
+        limits=limits,
+        trial_days=trial_days,
+        trial_requires_payment_method=requires_card,
     )
+
+
+def _parse_limits(value: object, path: str) -> tuple[PlanLimit, ...]:
+    """``[plans.<key>.limits]``: name = a non-negative integer, or "unlimited"."""
+    table = _table_any_keys(value, path)
+    limits: list[PlanLimit] = []
+    for name, raw in table.items():
+        where = _join(path, name)
+        if not _LIMIT_KEY.fullmatch(name):
+            raise CatalogError(
+                where, "limit name must be lowercase letters, digits or '_', starting with a letter"
+            )
+        if raw == UNLIMITED:
+            limits.append(PlanLimit(name, None))
+            continue
+        if isinstance(raw, int) and not isinstance(raw, bool) and raw < 0:
+            raise CatalogError(where, f'must not be negative (write "{UNLIMITED}" for no limit)')
+        if isinstance(raw, str):
+            raise CatalogError(where, f'must be a whole number or "{UNLIMITED}", not "{raw}"')
+        number = _integer(raw, where, minimum=0)
+        if number > MAX_LIMIT:
+            raise CatalogError(where, f"must be at most {MAX_LIMIT}")
+        limits.append(PlanLimit(name, number))
+    return tuple(limits)
 
 
 def _parse_plan_price(interval: Interval, value: object, path: str) -> PlanPrice:

@@ -18,7 +18,10 @@ from urllib.parse import urlsplit, urlunsplit
 from seatbill.config import ConfigError, Settings
 
 if TYPE_CHECKING:
+    import uuid
+
     from seatbill.catalog import Catalog
+    from seatbill.services.reconcile import Report
     from seatbill.services.stripe_gateway import StripeGateway
     from stripe_emulator import EmulatorServer
 
@@ -442,9 +445,13 @@ async def _run_worker(settings: Settings, catalog: Catalog) -> None:
         "seat-sync worker and webhook event processor running (database %s); stop with SIGTERM",
         settings.dialect,
     )
+    periodic = _periodic_reconcile(settings, catalog, stop)
     try:
         await stop.wait()
     finally:
+        if periodic is not None:  # a run cut short is safe: each write is its own
+            periodic.cancel()
+            await asyncio.gather(periodic, return_exceptions=True)
         log.info("seat-sync worker and webhook event processor stopping")
         await processor.stop()
         await worker.stop()
@@ -508,6 +515,121 @@ async def _with_database(settings: Settings, work: Awaitable[T]) -> T:
     finally:
         with quiet_shutdown_line():
             await Tortoise.close_connections()
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    """Compare the mirror with Stripe (docs/reconcile.md). Exit 0: no drift, or all fixed;
+    1: drift left; 2: an error (no Stripe configured, Stripe unreachable or refusing)."""
+    import json
+    import uuid
+
+    from seatbill.services.stripe_gateway import GatewayError
+
+    settings = _settings_with_stripe()
+    if settings is None:
+        return 2
+    catalog = _catalog(settings)
+    try:
+        workspaces = [uuid.UUID(raw) for raw in args.workspace] if args.workspace else None
+    except ValueError:
+        print("seatbill: --workspace: expected a workspace id (a UUID)", file=sys.stderr)
+        return 2
+    progress = _ProgressBar("reconcile") if sys.stderr.isatty() and not args.json else None
+    try:
+        report = asyncio.run(_reconcile(settings, catalog, args.fix, workspaces, progress))
+    except GatewayError as exc:
+        print(f"seatbill: reconcile: {exc.message}", file=sys.stderr)
+        return 2
+    finally:
+        if progress is not None:
+            progress.close()
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2, sort_keys=True))
+    else:
+        for drift in report.drifts:
+            print(drift.line())
+        for error in report.errors:
+            print(f"error: {error}")
+        fixed = len(report.drifts) - len(report.unfixed)
+        print(
+            f"{report.workspaces} workspace(s) checked: {len(report.drifts)} drift(s)"
+            + (f", {fixed} fixed" if args.fix else "")
+            + (f", {len(report.errors)} error(s)" if report.errors else "")
+        )
+    if report.errors:
+        return 2
+    return 1 if report.unfixed else 0
+
+
+class _ProgressBar:
+    """A one-line progress bar on stderr (only drawn on a terminal)."""
+
+    def __init__(self, label: str, width: int = 30) -> None:
+        self.label = label
+        self.width = width
+        self.drawn = False
+
+    def __call__(self, done: int, total: int) -> None:
+        filled = self.width * done // total if total else self.width
+        bar = "#" * filled + "-" * (self.width - filled)
+        sys.stderr.write(f"\r{self.label} [{bar}] {done}/{total} workspaces")
+        sys.stderr.flush()
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+async def _reconcile(
+    settings: Settings,
+    catalog: Catalog,
+    fix: bool,
+    workspaces: list[uuid.UUID] | None,
+    progress: _ProgressBar | None,
+) -> Report:
+    from tortoise import Tortoise
+
+    from seatbill.db import quiet_shutdown_line, tortoise_config
+    from seatbill.services.reconcile import reconcile
+
+    await Tortoise.init(config=tortoise_config(settings.database_url))
+    try:
+        return await reconcile(
+            _stripe_gateway(settings),
+            catalog,
+            fix=fix,
+            workspace_ids=workspaces,
+            dunning_max_attempts=settings.dunning_max_attempts,
+            progress=progress,
+        )
+    finally:
+        with quiet_shutdown_line():
+            await Tortoise.close_connections()
+
+
+def _periodic_reconcile(
+    settings: Settings, catalog: Catalog, stop: asyncio.Event
+) -> asyncio.Task[None] | None:
+    """With RECONCILE_EVERY: `reconcile --fix` in the worker, every that many seconds."""
+    from seatbill.services.reconcile import run_periodically
+
+    if not settings.reconcile_every_seconds:
+        return None
+    log.info(
+        "reconciling with Stripe every %ss (RECONCILE_EVERY)", settings.reconcile_every_seconds
+    )
+    return asyncio.create_task(
+        run_periodically(
+            _stripe_gateway(settings),
+            catalog,
+            settings.reconcile_every_seconds,
+            stop,
+            dunning_max_attempts=settings.dunning_max_attempts,
+        ),
+        name="reconcile",
+    )
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -604,6 +726,24 @@ def build_parser() -> argparse.ArgumentParser:
     catalog_sub.add_parser(
         "sync", help="create or update Stripe products and prices from plans.toml (idempotent)"
     ).set_defaults(func=cmd_catalog_sync)
+    reconcile = sub.add_parser(
+        "reconcile",
+        help="compare the mirror with Stripe and report each drift (--fix repairs it); "
+        "exit 0: none or all fixed, 1: drift left, 2: error; see docs/reconcile.md",
+    )
+    reconcile.add_argument(
+        "--fix",
+        action="store_true",
+        help="re-mirror drifted objects from Stripe and queue seat sync for quantity drift",
+    )
+    reconcile.add_argument("--json", action="store_true", help="print a JSON report")
+    reconcile.add_argument(
+        "--workspace",
+        action="append",
+        metavar="ID",
+        help="only this workspace (repeatable); default: every workspace with a customer",
+    )
+    reconcile.set_defaults(func=cmd_reconcile)
     stripe_cmd = sub.add_parser("stripe", help="the Stripe account settings Seatbill needs")
     stripe_sub = stripe_cmd.add_subparsers(dest="stripe_command", required=True)
     stripe_sub.add_parser(

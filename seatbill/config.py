@@ -76,6 +76,15 @@ def _duration(env: Mapping[str, str], name: str, default: int, low: int, high: i
     return value
 
 
+def _reconcile_every(env: Mapping[str, str]) -> int:
+    """RECONCILE_EVERY: 0 (off, the default) or at least a minute (each run reads every
+    customer's subscriptions and invoices from Stripe)."""
+    every = _duration(env, "RECONCILE_EVERY", 0, 0, 30 * 86400)
+    if 0 < every < 60:
+        raise ConfigError(f"RECONCILE_EVERY: must be 0 (off) or at least 60 seconds, got {every}")
+    return every
+
+
 def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     origins: list[str] = []
     for raw in (env.get(name) or "").split(","):
@@ -207,6 +216,8 @@ class Settings:
     webhook_processor_in_process: bool = True
     # A webhook event that failed this many times is DEAD (`seatbill events list --dead`).
     webhook_max_attempts: int = 8
+    # RECONCILE_EVERY: `seatbill worker` runs `reconcile --fix` this often (seconds); 0: never.
+    reconcile_every_seconds: int = 0
     # LOG_FORMAT: "json" or "text"; None: text when stderr is a terminal, else json.
     log_format: str | None = None
     # PROMETHEUS_MULTIPROC_DIR: /metrics aggregates the processes sharing this directory.
@@ -317,6 +328,7 @@ class Settings:
             seat_sync_in_process=worker == "in-process",
             webhook_processor_in_process=processor == "in-process",
             webhook_max_attempts=_int(env, "WEBHOOK_MAX_ATTEMPTS", 8, 1, 100),
+            reconcile_every_seconds=_reconcile_every(env),
             log_format=log_format,
             metrics_multiproc_dir=multiproc,
             forwarded_allow_ips=_forwarded_allow_ips(env),

@@ -24,6 +24,9 @@ from stripe_emulator.store import State, new_id
 # the subscription is canceled (Stripe's default "cancel the subscription" setting).
 TIMES = "\u00d7"  # Stripe writes "3 \u00d7 Seat" in line descriptions
 RETRY_DELAYS_DAYS: tuple[int, ...] = (3, 5, 7)
+TRIAL_WARNING = 3 * DAY  # trial_will_end is sent three days before the trial ends
+MAX_TRIAL_DAYS = 730  # "The trial period must be 730 days (2 years) or less."
+MISSING_PAYMENT_METHOD = ("cancel", "create_invoice", "pause")
 PRORATION_BEHAVIORS = ("create_prorations", "none", "always_invoice")
 PAYMENT_BEHAVIORS = (
     "allow_incomplete",
@@ -605,8 +608,11 @@ def build_invoice(
     *,
     temporary: bool = False,
     invoice_period: tuple[int, int] | None = None,
+    trial: bool = False,
 ) -> Obj:
-    """An invoice (not stored) whose lines bill ``specs`` for ``start``..``end``.
+    """An invoice (not stored) whose lines bill ``specs`` for ``start``..``end``
+    (``trial``: the trial's first invoice, every subscription line $0 "Trial period for
+    <product>").
 
     Lines are in Stripe's order: pending invoice items (prorations included) newest first,
     then the subscription's items newest first; entries of the same second keep the order
@@ -630,7 +636,13 @@ def build_invoice(
             if s.item_id in state.objects
         }
         by_age = sorted(specs, key=lambda s: created.get(s.item_id, now), reverse=True)
-        lines += cycle_lines(state, inv["id"], sub, by_age, start, end, temporary)
+        cycle = cycle_lines(state, inv["id"], sub, by_age, start, end, temporary)
+        if trial:
+            for line, spec in zip(cycle, by_age, strict=True):
+                prod = state.objects.get(str(spec.price["product"]))
+                line["amount"] = line["subtotal"] = 0
+                line["description"] = f"Trial period for {prod['name'] if prod else 'product'}"
+        lines += cycle
     inv["lines"] = {
         "object": "list",
         "data": lines,
@@ -661,9 +673,20 @@ def create_invoice(
     pending: list[Obj],
     *,
     invoice_period: tuple[int, int] | None = None,
+    trial: bool = False,
 ) -> Obj:
     inv = build_invoice(
-        state, cust, sub, reason, now, start, end, specs, pending, invoice_period=invoice_period
+        state,
+        cust,
+        sub,
+        reason,
+        now,
+        start,
+        end,
+        specs,
+        pending,
+        invoice_period=invoice_period,
+        trial=trial,
     )
     state.add(inv)
     for ii in pending:
@@ -725,16 +748,7 @@ def attempt(
     if result.ok:
         if int(inv["amount_due"]) > 0:
             payments.record_invoice_payment(state, inv, payer, now)
-        inv["status"] = "paid"
-        inv["amount_paid"] = inv["amount_due"]
-        inv["amount_remaining"] = 0
-        inv["attempted"] = True
-        inv["next_payment_attempt"] = None
-        inv["status_transitions"]["paid_at"] = now
-        if cust.get("delinquent"):
-            cust["delinquent"] = False
-        emit(state, "invoice.paid", inv)
-        emit(state, "invoice.payment_succeeded", inv)
+        mark_paid(state, inv, now)
         return True
     count = int(inv["attempt_count"])
     # No automatic retries for a first invoice, a pending update's invoice, or a payment that
@@ -753,6 +767,21 @@ def attempt(
     if result.code == "authentication_required":
         emit(state, "invoice.payment_action_required", inv)
     return False
+
+
+def mark_paid(state: State, inv: Obj, now: int) -> None:
+    """The invoice's amount due was just paid (its payment is recorded): paid, with events."""
+    cust = state.objects[inv["customer"]]
+    inv["status"] = "paid"
+    inv["amount_paid"] = inv["amount_due"]
+    inv["amount_remaining"] = 0
+    inv["attempted"] = True
+    inv["next_payment_attempt"] = None
+    inv["status_transitions"]["paid_at"] = now
+    if cust.get("delinquent"):
+        cust["delinquent"] = False
+    emit(state, "invoice.paid", inv)
+    emit(state, "invoice.payment_succeeded", inv)
 
 
 def failure_of(inv: Obj) -> payment_methods.Outcome:
@@ -781,8 +810,9 @@ def settle(
         ok = attempt(state, inv, now, on_session=on_session)
     else:
         ok = False
+        payments.open_invoice_intent(state, inv, _payer(state, sub, None), now)
     if sub is not None and before is not None:
-        if ok and sub["status"] in ("incomplete", "past_due") and not _open_invoices(state, sub):
+        if ok and sub["status"] in ("incomplete", "past_due") and not open_invoices(state, sub):
             sub["status"] = "active"
         elif not ok and inv["billing_reason"] == "subscription_create":
             sub["status"] = "incomplete"
@@ -792,7 +822,7 @@ def settle(
     return ok
 
 
-def _open_invoices(state: State, sub: Obj) -> list[Obj]:
+def open_invoices(state: State, sub: Obj) -> list[Obj]:
     return [
         o
         for o in state.objects.values()
@@ -812,7 +842,7 @@ def retry(state: State, inv: Obj, now: int) -> None:
     if sub is None or before is None:
         return
     if ok:
-        if sub["status"] == "past_due" and not _open_invoices(state, sub):
+        if sub["status"] == "past_due" and not open_invoices(state, sub):
             sub["status"] = "active"
         emit_update(state, "customer.subscription.updated", sub, before)
     elif inv["next_payment_attempt"] is None and sub["status"] not in (
@@ -827,7 +857,7 @@ def cancel(
     sub: Obj,
     now: int,
     *,
-    reason: str = "cancellation_requested",
+    reason: str | None = "cancellation_requested",
     prorate_unused: bool = False,
 ) -> None:
     if prorate_unused and sub["status"] in ("active", "past_due"):
@@ -856,6 +886,18 @@ def renew(state: State, sub: Obj, at: int) -> None:
     ):
         cancel(state, sub, at)
         return
+    trial_ended = sub["status"] == "trialing"
+    if trial_ended and not _payer(state, sub, None):
+        behavior = sub["trial_settings"]["end_behavior"]["missing_payment_method"]
+        if behavior == "cancel":
+            cancel(state, sub, at, reason=None)
+            return
+        if behavior == "pause":
+            sub["status"] = "paused"
+            sub["pause_collection"] = None
+            emit_update(state, "customer.subscription.paused", sub, before)
+            emit_update(state, "customer.subscription.updated", sub, before)
+            return
     specs = current_specs(state, sub)
     ended_start = current_period(state, sub)[0]
     sub["_cycle"] = int(sub.get("_cycle", 0)) + 1
@@ -879,9 +921,27 @@ def renew(state: State, sub: Obj, at: int) -> None:
     )
     finalize(state, inv, at)
     ok = attempt(state, inv, at)
-    if not ok and sub["status"] == "active":
+    if trial_ended:
+        # The first paid invoice after a trial: active once paid, else past_due
+        # (https://docs.stripe.com/billing/subscriptions/trials).
+        sub["status"] = "active" if ok else "past_due"
+    elif not ok and sub["status"] == "active":
         sub["status"] = "past_due"
     emit_update(state, "customer.subscription.updated", sub, before)
+
+
+def trial_will_end(state: State, sub: Obj, at: int) -> None:
+    """``customer.subscription.trial_will_end``: three days before the trial ends (at once for
+    a shorter trial), once (https://docs.stripe.com/billing/subscriptions/trials)."""
+    sub["_trial_warned"] = True
+    emit(state, "customer.subscription.trial_will_end", sub, now=at)
+
+
+def trial_warning_at(sub: Obj) -> int | None:
+    """When ``trial_will_end`` is due for a trialing subscription that was not warned yet."""
+    if sub["status"] != "trialing" or sub.get("_trial_warned") or not sub.get("trial_end"):
+        return None
+    return max(int(sub["trial_end"]) - TRIAL_WARNING, int(sub["trial_start"] or 0))
 
 
 def start_subscription(
@@ -894,15 +954,22 @@ def start_subscription(
     payment_behavior: str = "allow_incomplete",
     default_payment_method: str | None = None,
     on_session: bool = False,
+    trial_end: int | None = None,
+    missing_payment_method: str = "create_invoice",
 ) -> tuple[Obj, Obj]:
     """Create a subscription with its first invoice, paid (active) or not (incomplete).
+
+    With ``trial_end`` the subscription starts ``trialing`` with a $0 first invoice whose lines
+    say "Trial period for <product>"; its first period (and billing cycle anchor) ends at
+    ``trial_end``, when the first paid invoice is made
+    (https://docs.stripe.com/billing/subscriptions/trials).
 
     ``error_if_incomplete``: a first payment that would fail is refused (402) and nothing is
     created; ``default_incomplete``: the first invoice is left open, unpaid, for the customer
     to confirm (the subscription starts ``active`` if nothing is due).
     """
     check_items(specs)
-    if payment_behavior == "error_if_incomplete":
+    if payment_behavior == "error_if_incomplete" and trial_end is None:
         due = max(sum(amount_for(s.price, s.quantity) for s in specs) + int(cust["balance"]), 0)
         payer = default_payment_method or cust["invoice_settings"].get("default_payment_method")
         result = charge_preview(state, payer, due)
@@ -918,11 +985,31 @@ def start_subscription(
     sub["_cycle"] = 0
     sub["default_payment_method"] = default_payment_method
     state.add(sub)
-    start, end = period_for_cycle(sub, specs[0].price, 0)
+    if trial_end is not None:
+        # The next cycle (0) starts at the anchor, the trial's end.
+        sub["_cycle"] = -1
+        sub["billing_cycle_anchor"] = trial_end
+        sub["status"] = "trialing"
+        sub["trial_start"], sub["trial_end"] = now, trial_end
+        sub["trial_settings"]["end_behavior"]["missing_payment_method"] = missing_payment_method
+        start, end = now, trial_end
+    else:
+        start, end = period_for_cycle(sub, specs[0].price, 0)
     for spec in specs:
         sub["_item_ids"].append(_add_item(state, sub, spec, now, start, end)["id"])
     emit(state, "customer.subscription.created", sub)
-    inv = create_invoice(state, cust, sub, "subscription_create", now, start, end, specs, [])
+    inv = create_invoice(
+        state,
+        cust,
+        sub,
+        "subscription_create",
+        now,
+        start,
+        end,
+        specs,
+        [],
+        trial=trial_end is not None,
+    )
     settle(
         state,
         inv,
@@ -932,6 +1019,56 @@ def start_subscription(
         on_session=on_session,
     )
     return sub, inv
+
+
+def _param(parent: str, name: str) -> str:
+    """``name``, or ``parent[name]`` when the trial is nested (``subscription_data``)."""
+    return f"{parent}[{name}]" if parent else name
+
+
+def trial_end_of(now: int, days: int | None, end: int | None, label: str = "") -> int | None:
+    """The trial's end from ``trial_period_days`` or ``trial_end`` (a timestamp or ``now``:
+    no trial), checked as Stripe does."""
+    if days is not None and end is not None:
+        raise invalid(
+            _param(label, "trial_end"), "You cannot set both trial_end and trial_period_days."
+        )
+    if days is not None:
+        if not 1 <= days <= MAX_TRIAL_DAYS:
+            raise invalid(
+                _param(label, "trial_period_days"),
+                f"The trial period must be between 1 and {MAX_TRIAL_DAYS} days.",
+            )
+        return now + days * DAY
+    if end is None:
+        return None
+    if end <= now:
+        raise invalid(
+            _param(label, "trial_end"),
+            "Invalid timestamp: must be an integer Unix timestamp in the future.",
+        )
+    if end > now + MAX_TRIAL_DAYS * DAY:
+        raise invalid(
+            _param(label, "trial_end"), f"The trial period must be {MAX_TRIAL_DAYS} days or less."
+        )
+    return end
+
+
+def missing_payment_method_of(settings: Obj, label: str = "") -> str:
+    end_behavior = settings.get("end_behavior") if isinstance(settings, dict) else None
+    value = (
+        (end_behavior or {}).get("missing_payment_method")
+        if isinstance(end_behavior, dict)
+        else None
+    )
+    if value in (None, ""):
+        return "create_invoice"
+    if value not in MISSING_PAYMENT_METHOD:
+        raise invalid(
+            _param(label, "trial_settings") + "[end_behavior][missing_payment_method]",
+            "Invalid missing_payment_method: must be one of cancel, create_invoice, or pause",
+        )
+    return str(value)
 
 
 def new_specs(state: State, entries: list[Any], label: str = "items") -> list[ItemSpec]:

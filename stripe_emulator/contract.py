@@ -177,6 +177,13 @@ UNCHECKED: dict[tuple[str, str], str] = {
     ("POST", "/v1/test_helpers/checkout/sessions/{id}/complete"): (
         "emulator-only test helper: completes a Checkout Session as the hosted page would"
     ),
+    ("POST", "/v1/test_helpers/payment_intents/{id}/authenticate"): (
+        "emulator-only test helper: the customer passes (outcome=succeed) or fails "
+        "(outcome=fail) a PaymentIntent's 3D Secure challenge, as Stripe.js would"
+    ),
+    ("POST", "/v1/test_helpers/setup_intents/{id}/authenticate"): (
+        "emulator-only test helper: the customer passes a SetupIntent's 3D Secure challenge"
+    ),
 }
 
 _PLACEHOLDER = re.compile(r"\{\w+\}")

@@ -64,13 +64,20 @@ async def checkout_page(request: Request) -> Response:
         if cs["status"] != "open":
             return _page("Checkout closed", f"<p>This session is {escape(cs['status'])}.</p>", 410)
         rows = []
+        per_period = 0
         for entry in cs["_line_items"]:
             price = emu.state.objects[entry["price"]]
             prod = emu.state.objects.get(str(price["product"]))
+            per_period += amount_for(price, entry["quantity"])
             amount = format_amount(amount_for(price, entry["quantity"]), price["currency"])
             name = escape(prod["name"] if prod else price["id"])
             rows.append(f"<tr><td>{name}</td><td>{entry['quantity']}</td><td>{amount}</td></tr>")
-        total = format_amount(int(cs["amount_total"] or 0), str(cs["currency"] or "usd"))
+        currency = str(cs["currency"] or "usd")
+        total = format_amount(per_period, currency)
+        if per_period != int(cs["amount_total"] or 0):  # a free trial: nothing due today
+            due = format_amount(int(cs["amount_total"] or 0), currency)
+            rows.append(f"<tr><td>Free trial, due today</td><td></td><td id='due'>{due}</td></tr>")
+        asks_card = checkout.collects_card(cs)
         email = cs["customer_email"] or ""
         if cs["customer"]:
             email = emu.state.objects[cs["customer"]].get("email") or email
@@ -87,7 +94,7 @@ async def checkout_page(request: Request) -> Response:
         f"<tr><th>Total per period</th><td></td><th id='total'>{total}</th></tr></table>"
         f"<form method='post' action='/checkout/{escape(ident)}'>"
         f"<p><label>Email <input name='email' type='email' value='{escape(email)}'></label></p>"
-        f"<fieldset><legend>Test card</legend>{cards}</fieldset>"
+        f"{f'<fieldset><legend>Test card</legend>{cards}</fieldset>' if asks_card else ''}"
         f"<p><button id='pay' type='submit'>Subscribe</button> {cancel}</p></form>"
     )
     return _page("Checkout", body)
@@ -97,7 +104,7 @@ async def checkout_submit(request: Request) -> Response:
     emu = _emu(request)
     ident = request.path_params["id"]
     form = await request.form()
-    token = str(form.get("payment_method") or "pm_card_visa")
+    token = str(form.get("payment_method") or "") or None
     email = str(form.get("email") or "") or None
     with emu.state.lock:
         cs = _lookup(emu.state, ident, "checkout.session")

@@ -17,9 +17,61 @@ from stripe_emulator.store import State
 REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
 
 
+def open_invoice_intent(state: State, inv: Obj, pm_id: str | None, now: int) -> Obj:
+    """The PaymentIntent Stripe creates when it finalizes an invoice it does not charge at once
+    (``payment_behavior=default_incomplete``): ``requires_payment_method`` (or
+    ``requires_confirmation`` with the default card), its client secret the invoice's
+    ``confirmation_secret``, linked by an ``open`` invoice payment
+    (https://docs.stripe.com/api/invoices/object#invoice_object-confirmation_secret)."""
+    pi = objects.payment_intent(
+        now,
+        amount=int(inv["amount_due"]),
+        currency=str(inv["currency"]),
+        customer_id=str(inv["customer"]),
+        pm_id=pm_id,
+    )
+    pi["status"] = "requires_confirmation" if pm_id else "requires_payment_method"
+    pi["amount_received"] = 0
+    pi["_invoice"] = inv["id"]
+    state.add(pi)
+    emit(state, "payment_intent.created", pi, now=now)
+    inpay = objects.invoice_payment(now, inv=inv, pi=pi)
+    inpay["status"] = "open"
+    inpay["amount_paid"] = None
+    inpay["status_transitions"]["paid_at"] = None
+    state.add(inpay)
+    inv["_intent"] = pi["id"]
+    inv["_invoice_payment"] = inpay["id"]
+    return pi
+
+
+def confirmation_secret(state: State, inv: Obj) -> Obj | None:
+    """``invoice.confirmation_secret`` (returned only when expanded)."""
+    pi = state.objects.get(str(inv.get("_intent")))
+    if pi is None:
+        return None
+    return {"client_secret": pi["client_secret"], "type": "payment_intent"}
+
+
 def record_invoice_payment(state: State, inv: Obj, pm_id: str | None, now: int) -> Obj:
     """The invoice was just paid with ``amount_due`` (> 0) by card ``pm_id``: record the
-    succeeded PaymentIntent and the invoice payment that links it to the invoice."""
+    succeeded PaymentIntent and the invoice payment that links it to the invoice (the
+    invoice's open PaymentIntent, when finalizing made one)."""
+    opened = state.objects.get(str(inv.get("_intent")))
+    if opened is not None and opened["status"] != "succeeded":
+        opened.update(
+            status="succeeded",
+            amount_received=opened["amount"],
+            payment_method=pm_id or opened["payment_method"],
+            next_action=None,
+            last_payment_error=None,
+        )
+        emit(state, "payment_intent.succeeded", opened, now=now)
+        inpay = state.objects[str(inv["_invoice_payment"])]
+        inpay.update(status="paid", amount_paid=opened["amount"])
+        inpay["status_transitions"]["paid_at"] = now
+        emit(state, "invoice_payment.paid", inpay, now=now)
+        return inpay
     pi = objects.payment_intent(
         now,
         amount=int(inv["amount_due"]),
@@ -32,6 +84,8 @@ def record_invoice_payment(state: State, inv: Obj, pm_id: str | None, now: int) 
     emit(state, "payment_intent.succeeded", pi, now=now)
     inpay = objects.invoice_payment(now, inv=inv, pi=pi)
     state.add(inpay)
+    inv["_intent"] = pi["id"]
+    inv["_invoice_payment"] = inpay["id"]
     emit(state, "invoice_payment.paid", inpay, now=now)
     return inpay
 

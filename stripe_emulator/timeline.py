@@ -42,6 +42,7 @@ def _next_step(
         if kind == "subscription_schedule":
             consider(schedules.next_transition(obj), 0, _bind_schedule(state, obj))
         elif kind == "subscription" and obj["status"] in RENEWING and obj["_item_ids"]:
+            consider(billing.trial_warning_at(obj), 0, _bind_trial_warning(state, obj))
             _, end = billing.current_period(state, obj)
             cancel_at = obj.get("cancel_at")
             if cancel_at is not None and int(cancel_at) < end:
@@ -58,6 +59,10 @@ def _bind_schedule(state: State, sched: Obj) -> Callable[[int], None]:
 
 def _bind_renew(state: State, sub: Obj) -> Callable[[int], None]:
     return lambda at: billing.renew(state, sub, at)
+
+
+def _bind_trial_warning(state: State, sub: Obj) -> Callable[[int], None]:
+    return lambda at: billing.trial_will_end(state, sub, at)
 
 
 def _bind_cancel(state: State, sub: Obj) -> Callable[[int], None]:

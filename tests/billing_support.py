@@ -23,14 +23,14 @@ SUCCESS = "https://app.example.com/billing/done?session={CHECKOUT_SESSION_ID}"
 CANCEL = "https://app.example.com/billing"
 
 SUBSCRIPTION = """
-subscription { id status seats interval cancelAtPeriodEnd canceledAt
+subscription { id status seats interval cancelAtPeriodEnd canceledAt trialEnd
   currentPeriodStart currentPeriodEnd plan { id } pendingSeatChange { seats effectiveAt }
   latestInvoice { id amountDue amountPaid status } }
 """
 WORKSPACE_BILLING = """
 query($id: ID!) { workspace(id: $id) {
   billingState seats { billable purchased }
-  subscription { id status seats interval cancelAtPeriodEnd plan { id }
+  subscription { id status seats interval cancelAtPeriodEnd plan { id } trialEnd
                  pendingSeatChange { seats effectiveAt } }
 } }"""
 PREVIEW_FIELDS = (
@@ -127,15 +127,25 @@ async def subscribe(
     seats: int | None = None,
     members: int = 0,
     at: int = APRIL_1,
+    trial: bool = False,
 ) -> Subscribed:
-    """A workspace on a test clock, subscribed through startCheckout and a paid checkout."""
+    """A workspace on a test clock, subscribed through startCheckout and a paid checkout.
+    Without ``trial`` the workspace has had its trial already (a plan with one is paid from
+    the start, as the scenarios about money expect)."""
     owner = api.person("owner")
     workspace_id, customer_id, clock_id = await clocked_workspace(api, stack, owner, members, at)
+    if not trial:
+        await trial_used(workspace_id)
     started = await start_checkout(api, owner, workspace_id, plan, interval, seats)
     assert started["userErrors"] == [], started
     session = await complete_checkout(stack, started["sessionId"])
     assert session.subscription
     return Subscribed(workspace_id, owner, customer_id, clock_id, str(session.subscription))
+
+
+async def trial_used(workspace_id: str) -> None:
+    """Record the workspace's one trial as used (a test shortcut for a past trial)."""
+    await Workspace.filter(id=workspace_id).update(trial_used_at=datetime.now(UTC))
 
 
 async def settle(stack: Stack) -> None:

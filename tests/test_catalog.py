@@ -66,6 +66,24 @@ def test_starter_is_auto_capped_at_five_seats_without_base_price(catalog: Catalo
     assert month.seat.unit_amount == 400
 
 
+def test_starter_has_a_fourteen_day_trial_and_the_others_none(catalog: Catalog) -> None:
+    trials = {plan.key: plan.trial_days for plan in catalog.plans}
+    assert trials == {"starter": 14, "pro": 0, "team": 0}
+    starter = catalog.get("starter")
+    assert starter is not None and starter.trial_requires_payment_method
+
+
+def test_a_trial_without_a_card(tmp_path: Path) -> None:
+    text = VALID.replace(
+        'seat_mode = "auto"',
+        'seat_mode = "auto"\ntrial_days = 30\ntrial_requires_payment_method = false',
+        1,
+    )
+    plan = load_catalog(write(tmp_path, text)).get("pro")
+    assert plan is not None
+    assert (plan.trial_days, plan.trial_requires_payment_method) == (30, False)
+
+
 def test_team_is_licensed_and_decreases_at_period_end(catalog: Catalog) -> None:
     team = catalog.get("team")
     assert team is not None
@@ -438,6 +456,10 @@ INVALID_CASES = [
     ('seat_mode = "auto"', 'seat_mode = "auto"\nseat_decrease = "period_end"', 'plans.pro.seat_decrease: only applies to seat_mode "licensed"'),
     ('name = "Pro"', 'name = "  "', "plans.pro.name: must not be empty"),
     ("[plans.pro]", '[plans."Pro Plan"]', 'plans."Pro Plan": plan key must be lowercase'),
+    ('seat_mode = "auto"', 'seat_mode = "auto"\ntrial_days = -1', "plans.pro.trial_days: must not be negative"),
+    ('seat_mode = "auto"', 'seat_mode = "auto"\ntrial_days = 731', "plans.pro.trial_days: must be at most 730"),
+    ('seat_mode = "auto"', 'seat_mode = "auto"\ntrial_days = 7\ntrial_requires_payment_method = "no"', "plans.pro.trial_requires_payment_method: must be a boolean"),
+    ('seat_mode = "auto"', 'seat_mode = "auto"\ntrial_requires_payment_method = false', "plans.pro.trial_requires_payment_method: only applies with trial_days"),
 ]
 # fmt: on
 

@@ -20,7 +20,13 @@ from seatbill.models import Invitation, Membership, SeatOutbox, Subscription, Wo
 from seatbill.services import seat_sync
 from seatbill.services.catalog_sync import sync_catalog
 from seatbill.services.seat_sync import Backoff, SeatSyncWorker
-from tests.billing_support import advance, complete_checkout, settle, start_checkout
+from tests.billing_support import (
+    advance,
+    complete_checkout,
+    settle,
+    start_checkout,
+    trial_used,
+)
 from tests.conftest import Api, Person, Stack
 
 APRIL_1 = int(datetime(2026, 4, 1, tzinfo=UTC).timestamp())  # April has 30 days
@@ -88,6 +94,7 @@ async def subscribe(
         clock = created.id
         customer = await stack.gateway.create_customer(ws, test_clock=clock)
         await Workspace.filter(id=ws).update(stripe_customer_id=customer.id)
+    await trial_used(ws)  # paid from the start: these scenarios are about seats
     found = stack_catalog().get(plan)
     assert found is not None
     licensed = found.seat_mode is SeatMode.LICENSED

@@ -43,6 +43,8 @@ class Workspace(Model):
     stripe_customer_id = fields.CharField(max_length=255, null=True, unique=True)
     # Set by dunning after DUNNING_MAX_ATTEMPTS failed payments; invoice.paid clears it.
     restricted_at = fields.DatetimeField(null=True)
+    # When its one free trial started (a subscription with a trial was mirrored): never again.
+    trial_used_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "workspace"

@@ -16,10 +16,14 @@ from seatbill.schema.billing_inputs import (
     BillingPortalPayload,
     CancelSubscriptionInput,
     CheckoutPayload,
+    CreateSetupIntentInput,
     OpenBillingPortalInput,
     ProrationPreview,
     ResumeSubscriptionInput,
+    SetupIntentPayload,
     StartCheckoutInput,
+    SubscribeInput,
+    SubscribePayload,
     SubscriptionPayload,
     SwitchPlanInput,
     UpdateSeatsInput,
@@ -74,6 +78,36 @@ async def start_checkout(info: Ctx, input: StartCheckoutInput) -> CheckoutPayloa
     if checkout is None:
         return CheckoutPayload(user_errors=errors)
     return CheckoutPayload(checkout_url=checkout.url, session_id=checkout.session_id)
+
+
+async def create_setup_intent(info: Ctx, input: CreateSetupIntentInput) -> SetupIntentPayload:
+    viewer = await info.context.viewer()
+    secret, errors = await attempt(
+        billing.create_setup_intent(_billing(info), viewer, str(input.workspace_id))
+    )
+    return SetupIntentPayload(client_secret=secret, user_errors=errors)
+
+
+async def subscribe(info: Ctx, input: SubscribeInput) -> SubscribePayload:
+    viewer = await info.context.viewer()
+    done, errors = await attempt(
+        billing.subscribe(
+            _billing(info),
+            viewer,
+            str(input.workspace_id),
+            str(input.plan_id),
+            _interval(input.interval),
+            input.seats,
+            input.payment_method_id,
+        )
+    )
+    if done is None:
+        return SubscribePayload(user_errors=errors)
+    return SubscribePayload(
+        subscription=Subscription.of(done.subscription) if done.subscription else None,
+        requires_action=done.requires_action,
+        payment_intent_client_secret=done.client_secret,
+    )
 
 
 async def update_seats(info: Ctx, input: UpdateSeatsInput) -> SubscriptionPayload:

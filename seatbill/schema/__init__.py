@@ -25,6 +25,8 @@ from seatbill.schema.billing_inputs import (
     BillingPortalPayload,
     CheckoutPayload,
     ProrationPreview,
+    SetupIntentPayload,
+    SubscribePayload,
     SubscriptionPayload,
 )
 from seatbill.schema.context import Context
@@ -87,6 +89,15 @@ class Mutation:
         resolver=member_resolvers.change_member_role
     )
     start_checkout: CheckoutPayload = strawberry.mutation(resolver=billing_resolvers.start_checkout)
+    create_setup_intent: SetupIntentPayload = strawberry.mutation(
+        resolver=billing_resolvers.create_setup_intent,
+        description="A SetupIntent to save a card with Stripe.js (owners and admins).",
+    )
+    subscribe: SubscribePayload = strawberry.mutation(
+        resolver=billing_resolvers.subscribe,
+        description="Subscribe charging a saved card at once (owners and admins); the first "
+        "subscription on a plan with a trial starts trialing.",
+    )
     update_seats: SubscriptionPayload = strawberry.mutation(resolver=billing_resolvers.update_seats)
     switch_plan: SubscriptionPayload = strawberry.mutation(resolver=billing_resolvers.switch_plan)
     cancel_subscription: SubscriptionPayload = strawberry.mutation(

@@ -102,6 +102,14 @@ class SeatSync:
 MANAGER_ONLY = " Null unless you are the workspace's owner or an admin."
 
 
+@strawberry.type(description="A saved card (never its number).")
+class PaymentMethod:
+    brand: str = strawberry.field(description="visa, mastercard, amex, ...")
+    last4: str
+    exp_month: int
+    exp_year: int
+
+
 @strawberry.type(
     description=(
         "A Stripe invoice. Every member sees its status and dates; its amounts and hosted "
@@ -255,6 +263,9 @@ class Subscription:
     cancel_at_period_end: bool
     cancel_at: datetime | None
     canceled_at: datetime | None
+    trial_end: datetime | None = strawberry.field(
+        description="When the free trial ends (the first paid invoice); null without a trial."
+    )
     seat_sync: SeatSync
     _row: strawberry.Private[models.Subscription]
 
@@ -298,6 +309,7 @@ class Subscription:
             cancel_at_period_end=row.cancel_at_period_end,
             cancel_at=row.cancel_at,
             canceled_at=row.canceled_at,
+            trial_end=row.trial_end,
             seat_sync=SeatSync(
                 state=SeatSyncState(row.seat_sync_state.value),
                 last_error=row.seat_sync_error,

@@ -75,6 +75,50 @@ class OpenBillingPortalInput:
     return_url: str
 
 
+@strawberry.input
+class CreateSetupIntentInput:
+    workspace_id: strawberry.ID
+
+
+@strawberry.input
+class SubscribeInput:
+    workspace_id: strawberry.ID
+    plan_id: strawberry.ID
+    interval: BillingInterval
+    seats: int | None = strawberry.field(
+        default=None,
+        description="Licensed plans: seats to buy, at least the active members. Auto plans "
+        "bill the members and ignore it.",
+    )
+    payment_method_id: str = strawberry.field(
+        description="The card to charge (pm_...), e.g. from a SetupIntent confirmed with "
+        "Stripe.js; it becomes the workspace's default card."
+    )
+
+
+@strawberry.type
+class SetupIntentPayload:
+    client_secret: str | None = strawberry.field(
+        default=None,
+        description="The SetupIntent's client secret for Stripe.js (confirmSetup) to save a "
+        "card for later charges. Give it to nobody else.",
+    )
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class SubscribePayload:
+    subscription: Subscription | None = None
+    requires_action: bool = strawberry.field(
+        default=False,
+        description="The card asks for authentication (3D Secure): pass "
+        "paymentIntentClientSecret to Stripe.js (handleNextAction); the subscription becomes "
+        "active once it is paid.",
+    )
+    payment_intent_client_secret: str | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
 @strawberry.type
 class CheckoutPayload:
     checkout_url: str | None = strawberry.field(

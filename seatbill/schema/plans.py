@@ -80,6 +80,18 @@ class PlanPrice:
         )
 
 
+@strawberry.type(
+    description='A limit of a plan (e.g. key "projects", value 10); value null means unlimited.'
+)
+class PlanLimit:
+    key: str
+    value: int | None
+
+    @classmethod
+    def list_of(cls, limits: tuple[catalog.PlanLimit, ...]) -> list[PlanLimit]:
+        return [cls(key=limit.key, value=limit.value) for limit in limits]
+
+
 @strawberry.type
 class Plan:
     id: strawberry.ID
@@ -89,6 +101,9 @@ class Plan:
     seat_mode: SeatMode
     max_seats: int | None
     prices: list[PlanPrice]
+    limits: list[PlanLimit] = strawberry.field(
+        description="What the plan includes, from plans.toml; null values are unlimited."
+    )
 
     @classmethod
     def of(cls, plan: catalog.Plan) -> Plan:
@@ -100,4 +115,5 @@ class Plan:
             seat_mode=SeatMode(plan.seat_mode.value),
             max_seats=plan.max_seats,
             prices=[PlanPrice.of(price) for price in plan.prices],
+            limits=PlanLimit.list_of(plan.limits),
         )

@@ -12,6 +12,7 @@ from seatbill import models
 from seatbill.schema.billing import (
     BillingState,
     InvoiceConnection,
+    PaymentMethod,
     Subscription,
     billing_state,
     check_page_size,
@@ -22,6 +23,8 @@ from seatbill.schema.billing import (
 )
 from seatbill.schema.context import Context
 from seatbill.schema.enums import BillingInterval as BillingInterval  # re-exported
+from seatbill.schema.plans import PlanLimit
+from seatbill.services import billing, entitlements
 from seatbill.services.errors import DomainError, ErrorCode
 from seatbill.services.workspaces import now
 
@@ -192,6 +195,37 @@ class Workspace:
     async def subscription(self, info: Info[Context, None]) -> Subscription | None:
         row = await info.context.loaders.current_subscription.load(self._id)
         return Subscription.of(row) if row else None
+
+    @strawberry.field(
+        description=(
+            "The limits of the plan the workspace is on: its subscription's plan while the "
+            'subscription is TRIALING, ACTIVE or PAST_DUE, else the catalog\'s "free" plan, '
+            "else none. A null value is unlimited."
+        )
+    )
+    async def entitlements(self, info: Info[Context, None]) -> list[PlanLimit]:
+        row = await info.context.loaders.current_subscription.load(self._id)
+        return PlanLimit.list_of(entitlements.entitlements(row, info.context.catalog))
+
+    @strawberry.field(
+        description="The card the workspace's invoices are charged to (Stripe's default for "
+        "its customer), read from Stripe. Null without one, and unless you are its owner or "
+        "an admin."
+    )
+    async def payment_method(self, info: Info[Context, None]) -> PaymentMethod | None:
+        if not await sees_money(info, self._id):
+            return None
+        row = await models.Workspace.get(id=self._id)
+        context = info.context
+        found = await billing.default_card(
+            billing.Billing(context.gateway, context.catalog, context.settings),
+            row.stripe_customer_id,
+        )
+        if found is None:
+            return None
+        return PaymentMethod(
+            brand=found.brand, last4=found.last4, exp_month=found.exp_month, exp_year=found.exp_year
+        )
 
     @strawberry.field(description="Billing standing; see the enum for the rule.")
     async def billing_state(self, info: Info[Context, None]) -> BillingState:

@@ -57,7 +57,7 @@ T = TypeVar("T")
 # Subscription statuses that are not (or no longer) billing anyone.
 ENDED_STATUSES = ENDED_SUBSCRIPTION_STATUSES
 
-_SUBSCRIPTION_FIELDS = (
+SUBSCRIPTION_FIELDS = (
     "status",
     "plan_key",
     "interval",
@@ -74,7 +74,7 @@ _SUBSCRIPTION_FIELDS = (
     "pending_seat_quantity",
     "pending_seat_effective_at",
 )
-_INVOICE_FIELDS = (
+INVOICE_FIELDS = (
     "number",
     "status",
     "currency",
@@ -130,7 +130,7 @@ def parse_uuid(value: Any) -> uuid.UUID | None:
         return None
 
 
-def _json(value: Any) -> Any:
+def json_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
@@ -139,7 +139,7 @@ def _json(value: Any) -> Any:
 
 
 def _fields(row: Any, names: tuple[str, ...]) -> dict[str, Any]:
-    return {name: _json(getattr(row, name)) for name in names}
+    return {name: json_value(getattr(row, name)) for name in names}
 
 
 async def audit(
@@ -431,6 +431,47 @@ async def sync_subscription(
     )
 
 
+async def subscription_state(
+    sub: Mapping[str, Any],
+    catalog: Catalog,
+    *,
+    row: Subscription | None = None,
+    gateway: StripeGateway | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """What the mirror stores for a Stripe subscription: the row's values and its items (with
+    role, plan and interval). Writes nothing; reconciliation compares it with the rows. The
+    pending seat change is only set when the schedule is expanded on ``sub``, the row already
+    knows the schedule, or ``gateway`` can fetch it (else the key is absent)."""
+    items = _items(sub, catalog)
+    seat = _seat_item(items)
+    base = next((i for i in items if i["role"] == ItemRole.BASE), None)
+    described = seat if seat and seat["plan_key"] else base or seat
+    first = items[0] if items else None
+    values: dict[str, Any] = {
+        "stripe_customer_id": object_id(sub.get("customer")) or "",
+        "status": str(sub.get("status") or "incomplete"),
+        "plan_key": described["plan_key"] if described else None,
+        "interval": (described or first or {}).get("interval"),
+        "seat_quantity": seat["quantity"] if seat else 0,
+        "cancel_at_period_end": bool(sub.get("cancel_at_period_end")),
+        "cancel_at": timestamp(sub.get("cancel_at")),
+        "canceled_at": timestamp(sub.get("canceled_at")),
+        "ended_at": timestamp(sub.get("ended_at")),
+        # 2025+ shape: the billing period lives on the items.
+        "current_period_start": (seat or first or {}).get("current_period_start"),
+        "current_period_end": (seat or first or {}).get("current_period_end"),
+        "trial_end": timestamp(sub.get("trial_end")),
+        "latest_invoice_stripe_id": object_id(sub.get("latest_invoice")),
+        "stripe_created": timestamp(sub.get("created")) or datetime.now(UTC),
+    }
+    period_end, cancel_at = values["current_period_end"], values["cancel_at"]
+    if cancel_at is not None and period_end is not None and cancel_at <= period_end:
+        # A schedule ending in cancel (or a release that kept its date) sets only cancel_at.
+        values["cancel_at_period_end"] = True
+    await _apply_schedule(values, sub, row, items, seat, gateway)
+    return values, items
+
+
 async def _sync_subscription(
     sub: dict[str, Any],
     *,
@@ -466,35 +507,9 @@ async def _sync_subscription(
                 workspace, customer_id, event_id, dunning_max_attempts=dunning_max_attempts
             )
 
-        items = _items(sub, catalog)
-        seat = _seat_item(items)
-        base = next((i for i in items if i["role"] == ItemRole.BASE), None)
-        described = seat if seat and seat["plan_key"] else base or seat
-        first = items[0] if items else None
-        values: dict[str, Any] = {
-            "stripe_customer_id": customer_id,
-            "status": str(sub.get("status") or "incomplete"),
-            "plan_key": described["plan_key"] if described else None,
-            "interval": (described or first or {}).get("interval"),
-            "seat_quantity": seat["quantity"] if seat else 0,
-            "cancel_at_period_end": bool(sub.get("cancel_at_period_end")),
-            "cancel_at": timestamp(sub.get("cancel_at")),
-            "canceled_at": timestamp(sub.get("canceled_at")),
-            "ended_at": timestamp(sub.get("ended_at")),
-            # 2025+ shape: the billing period lives on the items.
-            "current_period_start": (seat or first or {}).get("current_period_start"),
-            "current_period_end": (seat or first or {}).get("current_period_end"),
-            "trial_end": timestamp(sub.get("trial_end")),
-            "latest_invoice_stripe_id": object_id(sub.get("latest_invoice")),
-            "stripe_created": timestamp(sub.get("created")) or datetime.now(UTC),
-        }
-        period_end, cancel_at = values["current_period_end"], values["cancel_at"]
-        if cancel_at is not None and period_end is not None and cancel_at <= period_end:
-            # A schedule ending in cancel (or a release that kept its date) sets only cancel_at.
-            values["cancel_at_period_end"] = True
-        await _apply_schedule(values, sub, row, items, seat, gateway)
+        values, items = await subscription_state(sub, catalog, row=row, gateway=gateway)
 
-        before = _fields(row, _SUBSCRIPTION_FIELDS) if row is not None else None
+        before = _fields(row, SUBSCRIPTION_FIELDS) if row is not None else None
         if row is None:
             row = await Subscription.create(
                 id=uuid.uuid4(),
@@ -510,10 +525,16 @@ async def _sync_subscription(
             # Only the mirrored fields: seat_sync_* belong to the seat-sync worker.
             await row.save(update_fields=[*values, "snapshot_at", "updated_at"])
         await _replace_items(row, items)
+        trial_start = timestamp(sub.get("trial_start"))
+        if trial_start is not None:
+            # One trial per workspace, ever: recorded as soon as Stripe shows one started.
+            await Workspace.filter(id=workspace.id, trial_used_at__isnull=True).update(
+                trial_used_at=trial_start
+            )
         if before is None and _auto_seats(catalog, row.plan_key):
             # Members may have joined or left since checkout: seat sync counts them again.
             await seat_outbox.enqueue(workspace.id, seat_outbox.SUBSCRIPTION_LINKED)
-        after = _fields(row, _SUBSCRIPTION_FIELDS)
+        after = _fields(row, SUBSCRIPTION_FIELDS)
         if before != after:
             await audit(
                 "subscription.created" if before is None else "subscription.updated",
@@ -691,7 +712,7 @@ async def remove_invoice(
         row = await Invoice.filter(stripe_id=stripe_id).select_for_update().first()
         if row is None:
             return None
-        before = _fields(row, _INVOICE_FIELDS)
+        before = _fields(row, INVOICE_FIELDS)
         await row.delete()
         if row.workspace_id is not None:
             workspace_id = uuid.UUID(str(row.workspace_id))
@@ -741,6 +762,32 @@ async def sync_invoice(
     )
 
 
+async def invoice_state(inv: Mapping[str, Any], gateway: StripeGateway | None) -> dict[str, Any]:
+    """What the mirror stores for a Stripe invoice (its workspace aside). Writes nothing;
+    reconciliation compares it with the rows. ``gateway`` reads the lines Stripe left out of
+    a truncated embedded list (``has_more``)."""
+    period_start, period_end = service_period(await _invoice_lines(inv, gateway))
+    return {
+        "stripe_customer_id": object_id(inv.get("customer")) or "",
+        "subscription_stripe_id": invoice_subscription_id(inv),
+        "number": inv.get("number"),
+        "status": str(inv.get("status") or "draft"),
+        "currency": str(inv.get("currency") or "usd"),
+        "amount_due": int(inv.get("amount_due") or 0),
+        "amount_paid": int(inv.get("amount_paid") or 0),
+        "amount_remaining": int(inv.get("amount_remaining") or 0),
+        "total": int(inv.get("total") or 0),
+        "hosted_invoice_url": inv.get("hosted_invoice_url"),
+        "attempt_count": int(inv.get("attempt_count") or 0),
+        "billing_reason": inv.get("billing_reason"),
+        "period_start": timestamp(inv.get("period_start")),
+        "period_end": timestamp(inv.get("period_end")),
+        "service_period_start": timestamp(period_start),
+        "service_period_end": timestamp(period_end),
+        "stripe_created": timestamp(inv.get("created")) or datetime.now(UTC),
+    }
+
+
 async def _sync_invoice(
     inv: dict[str, Any],
     *,
@@ -767,29 +814,9 @@ async def _sync_invoice(
                     inv = plain(current)
                 elif notification:
                     return row
-        period_start, period_end = service_period(await _invoice_lines(inv, gateway))
         workspace_id = await _invoice_workspace(inv, row)
-        values: dict[str, Any] = {
-            "workspace_id": workspace_id,
-            "stripe_customer_id": object_id(inv.get("customer")) or "",
-            "subscription_stripe_id": invoice_subscription_id(inv),
-            "number": inv.get("number"),
-            "status": str(inv.get("status") or "draft"),
-            "currency": str(inv.get("currency") or "usd"),
-            "amount_due": int(inv.get("amount_due") or 0),
-            "amount_paid": int(inv.get("amount_paid") or 0),
-            "amount_remaining": int(inv.get("amount_remaining") or 0),
-            "total": int(inv.get("total") or 0),
-            "hosted_invoice_url": inv.get("hosted_invoice_url"),
-            "attempt_count": int(inv.get("attempt_count") or 0),
-            "billing_reason": inv.get("billing_reason"),
-            "period_start": timestamp(inv.get("period_start")),
-            "period_end": timestamp(inv.get("period_end")),
-            "service_period_start": timestamp(period_start),
-            "service_period_end": timestamp(period_end),
-            "stripe_created": timestamp(inv.get("created")) or datetime.now(UTC),
-        }
-        before = _fields(row, _INVOICE_FIELDS) if row is not None else None
+        values: dict[str, Any] = {"workspace_id": workspace_id, **await invoice_state(inv, gateway)}
+        before = _fields(row, INVOICE_FIELDS) if row is not None else None
         if row is None:
             row = await Invoice.create(
                 id=uuid.uuid4(), stripe_id=stripe_id, snapshot_at=observed_at, **values
@@ -799,7 +826,7 @@ async def _sync_invoice(
                 setattr(row, name, value)
             row.snapshot_at = max(row.snapshot_at, observed_at)
             await row.save(update_fields=[*values, "snapshot_at", "updated_at"])
-        after = _fields(row, _INVOICE_FIELDS)
+        after = _fields(row, INVOICE_FIELDS)
         if workspace_id is not None:
             if before != after:
                 await audit(

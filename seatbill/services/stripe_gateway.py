@@ -20,10 +20,15 @@ from stripe.params import (
     CustomerCreateParams,
     InvoiceCreatePreviewParams,
     InvoiceLineItemListParams,
+    InvoiceListParams,
     PriceCreateParams,
     PriceUpdateParams,
     ProductCreateParams,
     ProductUpdateParams,
+    SetupIntentCreateParams,
+    SubscriptionCreateParams,
+    SubscriptionItemListParams,
+    SubscriptionListParams,
     SubscriptionScheduleUpdateParams,
     SubscriptionUpdateParams,
     WebhookEndpointCreateParams,
@@ -224,18 +229,50 @@ class StripeGateway:
         return await self._call(self.client.v1.customers.retrieve_async(customer_id))
 
     async def list_subscriptions(self, customer_id: str) -> list[stripe.Subscription]:
-        """The customer's subscriptions in every status, newest first, items' prices expanded."""
-        page = await self._call(
-            self.client.v1.subscriptions.list_async(
-                params={
-                    "customer": customer_id,
-                    "status": "all",
-                    "limit": 100,
-                    "expand": ["data.items.data.price"],
-                }
-            )
-        )
-        return list(page.data)
+        """The customer's subscriptions in every status, newest first, page after page, in the
+        shape ``retrieve_subscription`` answers (items' prices and the schedule expanded)."""
+        found: list[stripe.Subscription] = []
+        params: SubscriptionListParams = {
+            "customer": customer_id,
+            "status": "all",
+            "limit": 100,
+            "expand": [f"data.{path}" for path in SUBSCRIPTION_EXPAND],
+        }
+        while True:
+            page = await self._call(self.client.v1.subscriptions.list_async(params=params))
+            found.extend(page.data)
+            if not page.has_more or not page.data:
+                return found
+            params["starting_after"] = page.data[-1].id
+
+    async def list_subscription_items(self, subscription_id: str) -> list[stripe.SubscriptionItem]:
+        """Every item of a subscription, prices expanded (a subscription embeds only its first
+        items: its ``items.has_more`` says when there are more)."""
+        found: list[stripe.SubscriptionItem] = []
+        params: SubscriptionItemListParams = {
+            "subscription": subscription_id,
+            "limit": 100,
+            "expand": ["data.price"],
+        }
+        while True:
+            page = await self._call(self.client.v1.subscription_items.list_async(params=params))
+            found.extend(page.data)
+            if not page.has_more or not page.data:
+                return found
+            params["starting_after"] = page.data[-1].id
+
+    async def list_invoices(self, customer_id: str, *, limit: int) -> list[stripe.Invoice]:
+        """The customer's ``limit`` most recent invoices, newest first (pages of at most 100)."""
+        found: list[stripe.Invoice] = []
+        params: InvoiceListParams = {"customer": customer_id, "limit": min(100, limit)}
+        while len(found) < limit:
+            page = await self._call(self.client.v1.invoices.list_async(params=params))
+            found.extend(page.data)
+            if not page.has_more or not page.data:
+                break
+            params["starting_after"] = str(page.data[-1].id)
+            params["limit"] = min(100, limit - len(found))
+        return found[:limit]
 
     async def list_open_checkout_sessions(self, customer_id: str) -> list[stripe.checkout.Session]:
         page = await self._call(
@@ -308,6 +345,91 @@ class StripeGateway:
         key = intent_key("customer", workspace_id, *parts)
         return await self._call(
             self.client.v1.customers.create_async(params=params, options={"idempotency_key": key})
+        )
+
+    async def default_card(self, customer_id: str) -> stripe.PaymentMethod | None:
+        """The customer's invoice default payment method, or None (none set, or deleted)."""
+        customer = await self._call(
+            self.client.v1.customers.retrieve_async(
+                customer_id, params={"expand": ["invoice_settings.default_payment_method"]}
+            )
+        )
+        if getattr(customer, "deleted", False) or customer.invoice_settings is None:
+            return None
+        found = customer.invoice_settings.default_payment_method
+        return found if isinstance(found, stripe.PaymentMethod) else None
+
+    async def create_setup_intent(
+        self, customer_id: str, *, idempotency_key: str
+    ) -> stripe.SetupIntent:
+        """A SetupIntent saving a card for later charges without the customer present."""
+        params: SetupIntentCreateParams = {
+            "customer": customer_id,
+            "usage": "off_session",
+        }
+        return await self._call(
+            self.client.v1.setup_intents.create_async(
+                params=params, options={"idempotency_key": idempotency_key}
+            )
+        )
+
+    async def save_default_card(self, customer_id: str, payment_method: str, version: int) -> str:
+        """Attach the payment method to the customer (a no-op when it already is) and make it
+        the default for invoices; returns its id (a test token such as ``pm_card_visa`` is a
+        new card with an id of its own). Keyed by both and the workspace's billing version,
+        so a retry attaches nothing twice while a later choice of the same card applies."""
+        attached = await self._call(
+            self.client.v1.payment_methods.attach_async(
+                payment_method,
+                params={"customer": customer_id},
+                options={"idempotency_key": intent_key("attach-card", customer_id, payment_method)},
+            )
+        )
+        await self._call(
+            self.client.v1.customers.update_async(
+                customer_id,
+                params={"invoice_settings": {"default_payment_method": attached.id}},
+                options={"idempotency_key": intent_key("default-card", customer_id, attached.id)},
+            )
+        )
+        return str(attached.id)
+
+    async def create_subscription(
+        self, params: SubscriptionCreateParams, *, idempotency_key: str
+    ) -> stripe.Subscription:
+        return await self._call(
+            self.client.v1.subscriptions.create_async(
+                params={**params, "expand": [*SUBSCRIPTION_EXPAND, "latest_invoice"]},
+                options={"idempotency_key": idempotency_key},
+            )
+        )
+
+    async def invoice_payment_intent(self, invoice_id: str) -> stripe.PaymentIntent | None:
+        """The PaymentIntent Stripe made when it finalized the invoice (2025+: linked by an
+        invoice payment), or None when there is none (nothing was due)."""
+        payments = await self._call(
+            self.client.v1.invoice_payments.list_async(params={"invoice": invoice_id, "limit": 10})
+        )
+        for payment in payments.data:
+            intent = payment.payment.payment_intent
+            if payment.is_default and intent is not None:
+                return await self._call(
+                    self.client.v1.payment_intents.retrieve_async(
+                        intent if isinstance(intent, str) else intent.id
+                    )
+                )
+        return None
+
+    async def confirm_payment_intent(
+        self, intent_id: str, payment_method: str, *, idempotency_key: str
+    ) -> stripe.PaymentIntent:
+        """Confirm with the customer present (a card may ask for 3D Secure: requires_action)."""
+        return await self._call(
+            self.client.v1.payment_intents.confirm_async(
+                intent_id,
+                params={"payment_method": payment_method},
+                options={"idempotency_key": idempotency_key},
+            )
         )
 
     async def create_checkout_session(

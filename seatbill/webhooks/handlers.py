@@ -127,6 +127,22 @@ async def customer_subscription_changed(delivery: Delivery) -> EventOutcome:
     return EventOutcome.PROCESSED if row is not None else EventOutcome.UNLINKED
 
 
+async def customer_subscription_trial_will_end(delivery: Delivery) -> EventOutcome:
+    """Three days before a trial ends: mirrored like any change, plus an audit row (the
+    workspace stays ACTIVE; the app can remind the owner to add a card)."""
+    outcome = await customer_subscription_changed(delivery)
+    row = await Subscription.get_or_none(stripe_id=delivery.object_id)
+    if row is not None:
+        await mirror.audit(
+            "subscription.trial_will_end",
+            workspace_id=row.workspace_id,
+            event_id=delivery.id,
+            before=None,
+            after={"subscription": row.stripe_id, "trial_end": delivery.object.get("trial_end")},
+        )
+    return outcome
+
+
 async def customer_subscription_created(delivery: Delivery) -> EventOutcome:
     outcome = await customer_subscription_changed(delivery)
     row = await Subscription.get_or_none(stripe_id=delivery.object_id)
@@ -217,7 +233,7 @@ HANDLERS: dict[str, Handler] = {
     "customer.subscription.resumed": customer_subscription_changed,
     "customer.subscription.pending_update_applied": customer_subscription_changed,
     "customer.subscription.pending_update_expired": customer_subscription_changed,
-    "customer.subscription.trial_will_end": customer_subscription_changed,
+    "customer.subscription.trial_will_end": customer_subscription_trial_will_end,
     "subscription_schedule.created": subscription_schedule_changed,
     "subscription_schedule.updated": subscription_schedule_changed,
     "subscription_schedule.released": subscription_schedule_changed,

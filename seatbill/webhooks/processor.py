@@ -57,6 +57,7 @@ _SNAPSHOT_ONLY = (handlers.customer_subscription_changed, handlers.invoice_chang
 _APPLIES_SNAPSHOT = (
     *_SNAPSHOT_ONLY,
     handlers.customer_subscription_created,
+    handlers.customer_subscription_trial_will_end,
     handlers.invoice_payment_settled,
 )
 SNAPSHOT_ONLY_TYPES = tuple(sorted(t for t, h in HANDLERS.items() if h in _SNAPSHOT_ONLY))

@@ -8,6 +8,7 @@ from stripe_emulator.routes import (
     clocks,
     customers,
     events,
+    intents,
     invoices,
     portal,
     refunds,
@@ -28,6 +29,7 @@ def build_router() -> Router:
         schedules,
         invoices,
         refunds,
+        intents,
         events,
         clocks,
     ):

@@ -186,8 +186,25 @@ def create(ctx: Ctx) -> Obj:
             "The `expires_at` timestamp must be between 30 minutes and 24 hours after the "
             "Checkout Session is created.",
         )
-    total = sum(amount_for(s.price, s.quantity) for s in specs)
     sub_data = get_dict(p, "subscription_data")
+    # A trial is checked now (its days run from completion); nothing is due today
+    # (https://docs.stripe.com/payments/checkout/free-trials).
+    trial_days = get_int(
+        sub_data, "trial_period_days", label="subscription_data[trial_period_days]"
+    )
+    trial_end = get_int(sub_data, "trial_end", label="subscription_data[trial_end]")
+    billing.trial_end_of(now, trial_days, trial_end, "subscription_data")
+    missing_pm = billing.missing_payment_method_of(
+        get_dict(sub_data, "trial_settings"), "subscription_data"
+    )
+    trial = trial_days is not None or trial_end is not None
+    collection = get_str(p, "payment_method_collection") or "always"
+    if collection not in ("always", "if_required"):
+        raise invalid(
+            "payment_method_collection",
+            "Invalid payment_method_collection: must be one of always or if_required",
+        )
+    total = 0 if trial else sum(amount_for(s.price, s.quantity) for s in specs)
     cs = _session(
         now,
         {
@@ -204,6 +221,8 @@ def create(ctx: Ctx) -> Obj:
             "expires_at": now + DAY if expires_at is None else expires_at,
             "_line_items": lines,
             "_subscription_metadata": merge_metadata({}, sub_data.get("metadata")),
+            "_trial": {"days": trial_days, "end": trial_end, "missing_payment_method": missing_pm},
+            "payment_method_collection": collection,
         },
     )
     cs["url"] = f"{ctx.base_url}checkout/{cs['id']}"
@@ -211,14 +230,23 @@ def create(ctx: Ctx) -> Obj:
     return objects.render(state, cs)
 
 
-def complete(state: State, cs: Obj, token: str, email: str | None = None) -> Obj:
-    """Pay an open session with a test card: customer, subscription, first invoice, events."""
+def collects_card(cs: Obj) -> bool:
+    """Whether the page asks for a card: always, unless ``payment_method_collection`` is
+    ``if_required`` and nothing is due today (a free trial)."""
+    return cs.get("payment_method_collection") != "if_required" or int(cs["amount_total"]) > 0
+
+
+def complete(state: State, cs: Obj, token: str | None, email: str | None = None) -> Obj:
+    """Pay an open session with a test card (``None``: no card, where the page asks for none):
+    customer, subscription, first invoice, events."""
     expire_if_due(state, cs)
     if cs["status"] != "open":
         raise StripeError(
             400, f"This Checkout Session is no longer active (status: {cs['status']})."
         )
-    if token not in payment_methods.TOKENS:
+    if token is None and collects_card(cs):
+        token = "pm_card_visa"
+    if token is not None and token not in payment_methods.TOKENS:
         raise invalid("payment_method", f"No such PaymentMethod: '{token}'")
     if cs["customer"]:
         cust = state.get(cs["customer"], "customer")
@@ -236,20 +264,23 @@ def complete(state: State, cs: Obj, token: str, email: str | None = None) -> Obj
         emit(state, "customer.created", cust)
     # The card entered on the page is saved to the customer and becomes the subscription's
     # default_payment_method (not the customer's invoice_settings default), as Checkout does.
-    pm = payment_methods.attach_token(state, cust, token, check=False)
+    pm = payment_methods.attach_token(state, cust, token, check=False) if token else None
     now = state.customer_now(cust["id"])
     specs = [
         billing.ItemSpec(new_id("si_", 14), state.objects[e["price"]], e["quantity"], {}, True)
         for e in cs["_line_items"]
     ]
+    trial = cs.get("_trial") or {}
     sub, inv = billing.start_subscription(
         state,
         cust,
         specs,
         dict(cs["_subscription_metadata"]),
         now,
-        default_payment_method=pm["id"],
+        default_payment_method=pm["id"] if pm else None,
         on_session=True,
+        trial_end=billing.trial_end_of(now, trial.get("days"), trial.get("end")),
+        missing_payment_method=trial.get("missing_payment_method") or "create_invoice",
     )
     cs["subscription"] = sub["id"]
     cs["invoice"] = inv["id"]
@@ -275,7 +306,7 @@ def success_redirect(cs: Obj) -> str:
 
 def complete_helper(ctx: Ctx) -> Obj:
     cs = _get(ctx)
-    token = get_str(ctx.params, "payment_method") or "pm_card_visa"
+    token = get_str(ctx.params, "payment_method")
     return objects.render(ctx.state, complete(ctx.state, cs, token, get_str(ctx.params, "email")))
 
 

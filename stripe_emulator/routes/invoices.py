@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stripe_emulator import billing, objects, payment_methods
+from stripe_emulator import billing, objects, payment_methods, payments
 from stripe_emulator.events import emit, emit_update
 from stripe_emulator.money import amount_for
 from stripe_emulator.periods import add_intervals
@@ -20,7 +20,7 @@ from stripe_emulator.protocol import (
     paginate,
     req_str,
 )
-from stripe_emulator.routes.core import Ctx, Router
+from stripe_emulator.routes.core import EXPANDERS, Ctx, Router
 from stripe_emulator.store import State
 
 PREVIEWS_KEPT = 200  # recent previews whose lines GET /v1/invoices/{upcoming_in_...}/lines pages
@@ -281,3 +281,5 @@ def register(r: Router) -> None:
         lambda c: objects.render(c.state, c.state.get(c.arg, "invoiceitem")),
     )
     r.add("DELETE", "/v1/invoiceitems/{id}", delete_item)
+    # Returned only when expanded (``expand[]=confirmation_secret``).
+    EXPANDERS[("invoice", "confirmation_secret")] = payments.confirmation_secret

@@ -8,6 +8,7 @@ from stripe_emulator.protocol import (
     Obj,
     StripeError,
     get_bool,
+    get_dict,
     get_int,
     get_list,
     get_str,
@@ -96,14 +97,23 @@ def create(ctx: Ctx) -> Obj:
     behavior = _payment_behavior(p, create=True)
     pm_id = _default_payment_method(state, cust, p)
     specs = billing.new_specs(state, get_list(p, "items"))
+    now = ctx.now(cust["id"])
+    raw_end = p.get("trial_end")
+    trial_end = billing.trial_end_of(
+        now,
+        get_int(p, "trial_period_days"),
+        None if raw_end in (None, "", "now") else get_int(p, "trial_end"),
+    )
     sub, _ = billing.start_subscription(
         state,
         cust,
         specs,
         merge_metadata({}, p.get("metadata")),
-        ctx.now(cust["id"]),
+        now,
         payment_behavior=behavior,
         default_payment_method=pm_id,
+        trial_end=trial_end,
+        missing_payment_method=billing.missing_payment_method_of(get_dict(p, "trial_settings")),
     )
     if get_bool(p, "cancel_at_period_end"):
         sub["cancel_at_period_end"] = True

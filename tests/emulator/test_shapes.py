@@ -42,6 +42,13 @@ NOT_IN_FIXTURE = {
     # the PaymentIntent an invoice payment of type payment_intent names
     # (https://docs.stripe.com/api/invoice-payment/object#invoice_payment_object-payment-payment_intent)
     "invoice_payment:payment.payment_intent",
+    # only when expanded; the client secret of the invoice's PaymentIntent
+    # (https://docs.stripe.com/api/invoices/object#invoice_object-confirmation_secret)
+    "invoice:confirmation_secret",
+    # what Stripe.js needs for 3D Secure
+    # (https://docs.stripe.com/api/payment_intents/object#payment_intent_object-next_action-use_stripe_sdk)
+    "payment_intent:next_action.use_stripe_sdk",
+    "setup_intent:next_action.use_stripe_sdk",
 }
 FREE_FORM = {"metadata", "previous_attributes", "status_details"}
 
@@ -205,6 +212,41 @@ async def everything(client: stripe.StripeClient) -> list[Any]:
         )
     )
     keep(await client.v1.subscriptions.cancel_async(other.id))
+    keep(
+        await client.v1.subscriptions.create_async(
+            params={
+                "customer": customer.id,
+                "items": [{"price": seat.id}],
+                "trial_period_days": 7,
+                "trial_settings": {"end_behavior": {"missing_payment_method": "cancel"}},
+            }
+        )
+    )
+    seti = keep(await client.v1.setup_intents.create_async(params={"customer": customer.id}))
+    secure = keep(
+        await client.v1.setup_intents.confirm_async(
+            seti.id, params={"payment_method": "pm_card_threeDSecure2Required"}
+        )
+    )
+    incomplete = keep(
+        await client.v1.subscriptions.create_async(
+            params={
+                "customer": customer.id,
+                "items": [{"price": base.id}],
+                "payment_behavior": "default_incomplete",
+                "expand": ["latest_invoice.confirmation_secret"],
+            }
+        )
+    )
+    pays = await client.v1.invoice_payments.list_async(
+        params={"invoice": incomplete.latest_invoice.id}
+    )
+    keep(
+        await client.v1.payment_intents.confirm_async(
+            str(pays.data[0].payment.payment_intent),
+            params={"payment_method": str(secure.payment_method)},
+        )
+    )
     keep(await client.v1.customers.delete_async(customer.id))
     keep(await client.v1.test_helpers.test_clocks.delete_async(clock.id))
     keep(await client.v1.events.list_async(params={"limit": 100}))
@@ -253,6 +295,7 @@ async def test_every_field_is_in_the_fixture(
         "invoice_payment",
         "payment_intent",
         "refund",
+        "setup_intent",
     }
 
 

@@ -23,21 +23,33 @@ from seatbill.services.billing.previews import (
     preview_seat_change,
 )
 from seatbill.services.billing.seat_changes import update_seats
+from seatbill.services.billing.subscribe import (
+    Card,
+    Subscribed,
+    create_setup_intent,
+    default_card,
+    subscribe,
+)
 
 __all__ = [
     "Billing",
+    "Card",
     "Checkout",
     "LiveSubscription",
     "Preview",
     "PreviewLine",
+    "Subscribed",
     "cancel",
     "cancel_now_for_deleted_workspace",
+    "create_setup_intent",
+    "default_card",
     "live_subscription",
     "open_portal",
     "preview_plan_change",
     "preview_seat_change",
     "resume",
     "start_checkout",
+    "subscribe",
     "swap_plan",
     "update_seats",
 ]
