@@ -28,6 +28,7 @@ from seatbill.schema.billing_inputs import (
     SubscriptionPayload,
 )
 from seatbill.schema.context import Context
+from seatbill.schema.document_cache import CachedDocuments, DocumentCache
 from seatbill.schema.payloads import (
     DeleteWorkspacePayload,
     InvitationPayload,
@@ -126,10 +127,13 @@ def build_schema(
     introspection: list[Callable[[], SchemaExtension]] = (
         [] if settings.introspection else [DisableIntrospection]
     )
+    # One cache per schema: its validation rules and token limit are fixed here, per schema.
+    documents = DocumentCache()
     schema = Schema(
         query=Query,
         mutation=Mutation,
         extensions=[
+            partial(CachedDocuments, documents),
             *introspection,
             partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
             partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
