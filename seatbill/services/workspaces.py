@@ -84,8 +84,10 @@ async def get_workspace(user: User, raw_id: str) -> Workspace | None:
         workspace_id = uuid.UUID(raw_id)
     except ValueError:
         return None
-    found = await membership(user, workspace_id)
-    return found.workspace if found else None
+    # One joined query (membership and workspace are unique together).
+    return await Workspace.get_or_none(
+        id=workspace_id, deleted_at__isnull=True, memberships__user_id=user.id
+    )
 
 
 async def create_workspace(user: User, name: str, *, settings: Settings) -> Workspace:
