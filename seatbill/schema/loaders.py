@@ -10,6 +10,7 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 
 from seatbill.models import Invitation, InvitationStatus, Invoice, Membership, Subscription, User
+from seatbill.prepared import PreparedValues
 from seatbill.services import mirror, seats
 
 
@@ -21,17 +22,18 @@ async def _users(ids: Sequence[uuid.UUID]) -> list[User | None]:
 # A member as the list needs it: the membership's fields and its user's (one joined row).
 MEMBER_FIELDS = ("id", "workspace_id", "role", "joined_at", "user_id", "user__email", "user__name")
 MemberRow = dict[str, Any]
+_member_rows = PreparedValues(
+    Membership,
+    lambda ids: (
+        Membership.filter(workspace_id__in=ids).order_by("joined_at", "id").values(*MEMBER_FIELDS)
+    ),
+)
 
 
 async def _members(workspace_ids: Sequence[uuid.UUID]) -> list[list[MemberRow]]:
     """Plain rows, not models: a list of hundreds of members builds no ORM objects."""
     grouped: dict[uuid.UUID, list[MemberRow]] = defaultdict(list)
-    rows = (
-        await Membership.filter(workspace_id__in=list(workspace_ids))
-        .order_by("joined_at", "id")
-        .values(*MEMBER_FIELDS)
-    )
-    for row in rows:
+    for row in await _member_rows(list(workspace_ids)):
         grouped[_uuid(row["workspace_id"])].append(row)
     return [grouped[i] for i in workspace_ids]
 
