@@ -44,9 +44,9 @@ def _stand_in(value: object) -> object:
     raise TypeError(f"PreparedValues takes UUIDs, strings or lists of them, not {value!r}")
 
 
-class PreparedValues:
-    """``build(*args)`` returns the `.values()` query of ``model`` for those arguments;
-    calling this runs it with the SQL made for the first call of the same shape."""
+class _Prepared:
+    """``build(*args)`` returns a query of ``model`` for those arguments; running this runs
+    it with the SQL made for the first call of the same shape."""
 
     def __init__(self, model: Any, build: Callable[..., Any]) -> None:
         self._model = model
@@ -78,17 +78,12 @@ class PreparedValues:
             else:
                 arg_index, item_index, was_str = found
                 sources.append((arg_index, item_index, isinstance(param, str) and not was_str))
-        converters = tuple(
-            (alias, convert)
-            for alias, convert in (
-                (alias, query.resolve_to_python_value(query.model, field))
-                for alias, field in query._fields_for_select.items()
-            )
-            if not isinstance(convert, types.LambdaType)
-        )
-        return _Compiled(sql, tuple(sources), converters)
+        return _Compiled(sql, tuple(sources), self._converters(query))
 
-    async def __call__(self, *args: Any) -> list[dict[str, Any]]:
+    def _converters(self, query: Any) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+        return ()
+
+    def _prepare(self, args: Sequence[Any]) -> tuple[Any, _Compiled, list[Any]]:
         db = self._model._meta.db  # the transaction's connection inside in_transaction()
         key = (
             db.capabilities.dialect,
@@ -107,8 +102,42 @@ class PreparedValues:
             index, position, as_str = source  # type: ignore[misc]
             value = args[index] if position is None else args[index][position]
             values.append(str(value) if as_str else value)
+        return db, compiled, values
+
+
+class PreparedValues(_Prepared):
+    """A `.values()` query: its rows, converted as `.values()` converts them."""
+
+    def _converters(self, query: Any) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+        return tuple(
+            (alias, convert)
+            for alias, convert in (
+                (alias, query.resolve_to_python_value(query.model, field))
+                for alias, field in query._fields_for_select.items()
+            )
+            if not isinstance(convert, types.LambdaType)
+        )
+
+    async def __call__(self, *args: Any) -> list[dict[str, Any]]:
+        db, compiled, values = self._prepare(args)
         rows: list[dict[str, Any]] = await db.execute_query_dict(compiled.sql, values)
         for row in rows:
             for alias, convert in compiled.converters:
                 row[alias] = convert(row[alias])
         return rows
+
+
+class PreparedModels(_Prepared):
+    """A plain model query (no select_related, prefetch or annotations): its model instances,
+    made from the rows as Tortoise's own executor makes them."""
+
+    def _converters(self, query: Any) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+        if query._select_related or query._prefetch_map or query._annotations:
+            raise TypeError("PreparedModels takes plain queries")
+        return ()
+
+    async def __call__(self, *args: Any) -> list[Any]:
+        db, compiled, values = self._prepare(args)
+        _, rows = await db.execute_query(compiled.sql, values)
+        init = self._model._init_from_db
+        return [init(**row) for row in rows]

@@ -1,11 +1,14 @@
-"""PreparedValues gives what `.values()` gives, on SQLite and PostgreSQL, for any shape."""
+"""PreparedValues and PreparedModels give what Tortoise gives, on SQLite and PostgreSQL, for any
+shape of arguments."""
 
 from __future__ import annotations
 
 import uuid
 
-from seatbill.models import Membership, Role
-from seatbill.prepared import PreparedValues
+import pytest
+
+from seatbill.models import Membership, Role, User
+from seatbill.prepared import PreparedModels, PreparedValues
 from seatbill.schema.loaders import MEMBER_FIELDS
 from tests.conftest import Api, count_queries
 from tests.test_limits import add_members
@@ -46,3 +49,27 @@ async def test_strings_and_constants(api: Api) -> None:
         rows = await prepared(ws, owner.email)
         assert [r["role"] for r in rows] == [Role.OWNER]
     assert await prepared(ws, "nobody@example.com") == []
+
+
+async def test_models_as_the_orm_makes_them(api: Api) -> None:
+    owner = api.person("prepared-models")
+    await api.create_workspace(owner, "Models")
+    prepared = PreparedModels(User, lambda subject: User.filter(subject=subject))
+    (user,) = await prepared(owner.sub)
+    same = await User.get(subject=owner.sub)
+    assert {f: getattr(user, f) for f in User._meta.db_fields} == {
+        f: getattr(same, f) for f in User._meta.db_fields
+    }
+    # A loaded row, not a new one: saving it updates it.
+    user.name = "Renamed"
+    await user.save(update_fields=["name"])
+    assert (await User.get(subject=owner.sub)).name == "Renamed"
+    assert await prepared("nobody") == []
+
+
+def test_models_refuse_joined_queries() -> None:
+    prepared = PreparedModels(
+        Membership, lambda ids: Membership.filter(id__in=ids).select_related("user")
+    )
+    with pytest.raises(TypeError):
+        prepared._compile([[uuid.uuid4()]])
