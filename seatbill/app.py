@@ -145,10 +145,12 @@ def create_app(
     gateway: StripeGateway | None = None,
     *,
     manage_orm: bool = True,
+    settle_gc: bool = False,
 ) -> Starlette:
     """The API. ``gateway`` talks to Stripe (or the emulator); without one, billing is off.
     ``manage_orm=False``: the ORM is already open in this process (a second app in tests) and
-    this app neither opens nor closes its connections."""
+    this app neither opens nor closes its connections. ``settle_gc``: this process serves
+    only this app (`seatbill serve`), so tune the garbage collector for it once started."""
     settings = settings or Settings.from_env()
     catalog = catalog or load_catalog(settings.plans_path or default_catalog_path())
     graphql = GraphQLApp(settings, catalog, gateway)
@@ -168,7 +170,8 @@ def create_app(
         )
         if worker is not None:
             await worker.start()
-        _settle_garbage_collector()
+        if settle_gc:
+            _settle_garbage_collector()
         try:
             yield {}
         finally:

@@ -313,7 +313,9 @@ def worker_app() -> Starlette:
 
     settings = _settings()
     _logging(settings)
-    return create_app(settings, catalog=_catalog(settings), gateway=_stripe_gateway(settings))
+    return create_app(
+        settings, catalog=_catalog(settings), gateway=_stripe_gateway(settings), settle_gc=True
+    )
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -354,7 +356,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             }
             if workers > 1:
                 return 3 if _serve_workers(settings, workers, sock, options) else 0
-            app = create_app(settings, catalog=catalog, gateway=_stripe_gateway(settings))
+            app = create_app(
+                settings, catalog=catalog, gateway=_stripe_gateway(settings), settle_gc=True
+            )
             server = uvicorn.Server(uvicorn.Config(app, **options))
             server.run(sockets=[sock])
             if not server.started:
