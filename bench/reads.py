@@ -6,6 +6,7 @@ Run (PostgreSQL; `make bench-tools` first for autocannon):
     ... -m bench.reads --workers 2              # both servers with two worker processes
     ... -m bench.reads --scale                  # p99 at 10,000 workspaces / p99 at 10
     ... -m bench.reads --memory                 # RSS after 50,000 requests / after 1,000
+    ... -m bench.reads --profile reads.txt      # and py-spy's profile of seatbill serve
 
 It makes a fresh database beside DATABASE_URL's (dropped afterwards), seeds a workspace of
 50 members with a subscription (and other workspaces beside it), then serves
@@ -242,7 +243,7 @@ def summary(name: str, loads: list[Load]) -> tuple[float, float, float]:
 def compare(args: argparse.Namespace, seeded: Seeded, logs: Path) -> None:
     ours_port, bare_port = free_port(), free_port()
     with (
-        seatbill_server(seeded.database_url, args.workers, ours_port, logs),
+        seatbill_server(seeded.database_url, args.workers, ours_port, logs) as ours_pid,
         bare_server(seeded.database_url, args.workers, bare_port, logs),
     ):
         check_same_answer(ours_port, bare_port, seeded)
@@ -253,6 +254,8 @@ def compare(args: argparse.Namespace, seeded: Seeded, logs: Path) -> None:
         for _ in range(args.rounds):
             bare.append(load(bare_port, seeded, args.connections, args.duration))
             ours.append(load(ours_port, seeded, args.connections, args.duration))
+        if args.profile is not None:
+            profile(args, seeded, ours_port, ours_pid)
     print(
         f"workspace read, {args.members} members, {seeded.workspaces} workspaces, "
         f"{args.workers} worker(s), {args.connections} connections, {args.rounds} x "
@@ -261,6 +264,39 @@ def compare(args: argparse.Namespace, seeded: Seeded, logs: Path) -> None:
     ours_rps, _, _ = summary("seatbill", ours)
     bare_rps, _, _ = summary("bare", bare)
     print(f"  seatbill / bare = {ours_rps / bare_rps:.2f} (target >= 0.5)")
+
+
+def profile(args: argparse.Namespace, seeded: Seeded, port: int, pid: int) -> None:
+    """py-spy samples `seatbill serve` (its first worker with --workers) under the same load
+    and writes collapsed stacks (flamegraph.pl's input) to args.profile."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    target = children[0] if args.workers > 1 and children else str(pid)
+    seconds = max(5, int(args.duration))
+    spy = subprocess.Popen(
+        [
+            str(BIN / "py-spy"),
+            "record",
+            "--pid",
+            target,
+            "--duration",
+            str(seconds + 2),
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--output",
+            str(args.profile),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1)
+    load(port, seeded, args.connections, seconds)
+    if spy.wait() != 0:
+        print("  py-spy could not sample the server (ptrace not permitted?)")
+        return
+    print(f"  profile of seatbill serve under load: {args.profile} (collapsed stacks)")
 
 
 async def scale(args: argparse.Namespace, database_url: str, logs: Path) -> None:
@@ -332,6 +368,7 @@ if __name__ == "__main__":
     mode.add_argument("--scale", action="store_true", help="p99 at 10,000 workspaces vs 10")
     mode.add_argument("--memory", action="store_true", help="RSS after 50,000 vs 1,000")
     parser.add_argument("--logs", type=Path, default=Path(".bench-logs"))
+    parser.add_argument("--profile", type=Path, help="also sample seatbill serve with py-spy")
     arguments = parser.parse_args()
     database = os.environ.get("DATABASE_URL", "")
     if not database.startswith(("postgres://", "postgresql://")):
