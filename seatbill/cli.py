@@ -352,6 +352,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 "log_level": "info",
                 "log_config": None,  # uvicorn's lines go through the handler _logging set up
                 "proxy_headers": True,
+                # No WebSocket server (none was installed before uvicorn[standard]): the API
+                # has no subscriptions, and upgrade requests stay plain HTTP requests.
+                "ws": "none",
                 "forwarded_allow_ips": settings.forwarded_allow_ips,
             }
             if workers > 1:

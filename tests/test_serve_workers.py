@@ -73,3 +73,26 @@ async def test_two_workers_serve_from_one_port(tmp_path: Path) -> None:
         # Billing is emulated by the parent: the workers reached it (the catalog was synced
         # there before they started, and each registered nothing of its own).
         assert text.count("BILLING IS EMULATED") == 1
+
+
+def test_websocket_upgrades_are_not_served(tmp_path: Path) -> None:
+    """uvicorn[standard] brings a WebSocket server; the API has no subscriptions and keeps it
+    off (as before it), so an upgrade request is answered as plain HTTP."""
+    port = free_port()
+    env = clean_env(
+        DATABASE_URL=f"sqlite://{tmp_path / 'ws.sqlite3'}",
+        PORT=str(port),
+        STRIPE_EMULATOR_PORT=str(free_port()),
+    )
+    with served(env, tmp_path / "serve.log"):
+        answer = httpx.get(
+            f"http://127.0.0.1:{port}/graphql",
+            headers={
+                "Connection": "Upgrade",
+                "Upgrade": "websocket",
+                "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+                "Sec-WebSocket-Version": "13",
+                "Sec-WebSocket-Protocol": "graphql-transport-ws",
+            },
+        )
+    assert answer.status_code == 200, answer.status_code  # GraphiQL's page, a plain GET
