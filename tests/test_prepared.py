@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from tortoise.transactions import in_transaction
 
 from seatbill.models import Membership, Role, User
 from seatbill.prepared import PreparedModels, PreparedValues
@@ -73,3 +74,12 @@ def test_models_refuse_joined_queries() -> None:
     )
     with pytest.raises(TypeError):
         prepared._compile([[uuid.uuid4()]])
+
+
+async def test_reads_inside_a_transaction_use_its_connection(api: Api) -> None:
+    prepared = PreparedModels(User, lambda subject: User.filter(subject=subject))
+    subject = f"prepared-tx-{uuid.uuid4().hex}"
+    async with in_transaction():
+        await User.create(id=uuid.uuid4(), subject=subject, email="tx@example.com")
+        assert len(await prepared(subject)) == 1  # not yet committed: same connection
+    assert len(await prepared(subject)) == 1
