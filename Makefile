@@ -57,9 +57,10 @@ $(AUTOCANNON):
 
 bench-tools: $(AUTOCANNON)
 
-# The read benchmark against PostgreSQL (DATABASE_URL, default: the local test server); see
+# The read benchmark on PostgreSQL (a fresh database beside DATABASE_URL's, default the local
+# server's `postgres`); see
 # docs/performance.md for the others and their options.
-BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/seatbill_bench
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 bench: setup bench-tools
 	DATABASE_URL=$(or $(DATABASE_URL),$(BENCH_DATABASE_URL)) $(VENV_BIN)/python -m bench.reads
 

@@ -6,19 +6,22 @@ import argparse
 import asyncio
 import errno
 import logging
+import os
 import signal
 import socket
 import sys
 from collections.abc import Awaitable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from seatbill.config import ConfigError, Settings
 
 if TYPE_CHECKING:
     import uuid
+
+    from starlette.applications import Starlette
 
     from seatbill.catalog import Catalog
     from seatbill.services.reconcile import Report
@@ -287,10 +290,44 @@ def _exit_on_signal(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
+def _workers(args: argparse.Namespace, settings: Settings) -> int:
+    """--workers, else WEB_CONCURRENCY, else 1; more than one only on PostgreSQL."""
+    raw = args.workers if args.workers is not None else os.environ.get("WEB_CONCURRENCY")
+    source = "--workers" if args.workers is not None else "WEB_CONCURRENCY"
+    if raw in (None, ""):
+        return 1
+    try:
+        workers = int(raw)
+    except ValueError:
+        workers = 0
+    if workers < 1:
+        raise SystemExit(f"seatbill: {source}: expected a number of processes (1 or more)")
+    if workers > 1 and settings.dialect != "postgres":
+        raise SystemExit(
+            f"seatbill: {source}={workers} needs PostgreSQL: SQLite is for one process "
+            "(set DATABASE_URL=postgres://..., or serve with one worker)"
+        )
+    return workers
+
+
+def worker_app() -> Starlette:
+    """The app of one `serve --workers N` process (uvicorn's factory, in a spawned process):
+    its settings come from the environment `cmd_serve` prepared (the emulator's URL and the
+    webhook secret it registered, when billing is emulated)."""
+    from seatbill.app import create_app
+
+    settings = _settings()
+    _logging(settings)
+    return create_app(
+        settings, catalog=_catalog(settings), gateway=_stripe_gateway(settings), settle_gc=True
+    )
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     # Settings first: they are checked before anything (metrics included) is set up.
     settings = _settings()
     _logging(settings)
+    workers = _workers(args, settings)
 
     import uvicorn
 
@@ -310,16 +347,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
             log.warning("development default in use (set it for production): %s", default)
         settings, emulator = _start_billing(settings, catalog, fresh_database=fresh)
         try:
-            app = create_app(settings, catalog=catalog, gateway=_stripe_gateway(settings))
-            log.info("serving GraphQL on http://%s:%s/graphql", settings.host, settings.port)
-            config = uvicorn.Config(
-                app,
-                log_level="info",
-                log_config=None,  # uvicorn's lines go through the handler _logging set up
-                proxy_headers=True,
-                forwarded_allow_ips=settings.forwarded_allow_ips,
+            log.info(
+                "serving GraphQL on http://%s:%s/graphql%s",
+                settings.host,
+                settings.port,
+                f" with {workers} worker processes" if workers > 1 else "",
             )
-            server = uvicorn.Server(config)
+            options: dict[str, Any] = {
+                "log_level": "info",
+                "log_config": None,  # uvicorn's lines go through the handler _logging set up
+                "proxy_headers": True,
+                # No WebSocket server (none was installed before uvicorn[standard]): the API
+                # has no subscriptions, and upgrade requests stay plain HTTP requests.
+                "ws": "none",
+                "forwarded_allow_ips": settings.forwarded_allow_ips,
+            }
+            if workers > 1:
+                return 3 if _serve_workers(settings, workers, sock, options) else 0
+            app = create_app(
+                settings, catalog=catalog, gateway=_stripe_gateway(settings), settle_gc=True
+            )
+            server = uvicorn.Server(uvicorn.Config(app, **options))
             server.run(sockets=[sock])
             if not server.started:
                 return 3  # uvicorn logged why (e.g. the app's start-up failed)
@@ -329,6 +377,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
     finally:
         sock.close()
     return 0
+
+
+def _serve_workers(
+    settings: Settings, workers: int, sock: socket.socket, options: dict[str, Any]
+) -> bool:
+    """uvicorn's supervisor: ``workers`` spawned processes accept on the one listening socket
+    (the kernel spreads the connections), each with its own app (worker_app) and database
+    pool; a process that dies is replaced. True when a worker failed to start. The emulator, when billing is emulated, stays in
+    this process and the workers reach it over HTTP like any Stripe client."""
+    import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
+
+    # What the workers' Settings.from_env must see beyond this process's own environment.
+    if settings.stripe_secret_key is None and settings.stripe_api_base is not None:
+        os.environ["STRIPE_API_BASE"] = settings.stripe_api_base
+    if settings.stripe_webhook_secret is not None:
+        os.environ["STRIPE_WEBHOOK_SECRET"] = settings.stripe_webhook_secret
+    config = uvicorn.Config("seatbill.cli:worker_app", factory=True, workers=workers, **options)
+    supervisor = Multiprocess(config, sockets=[sock])
+    supervisor.run()
+    # A worker that could not start (the app's start-up failed) stops them all: say so.
+    return any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes)
 
 
 def _settings_with_stripe() -> Settings | None:
@@ -687,6 +758,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not apply migrations (run `seatbill migrate` once per deploy instead); "
         "refuse to start on a database that lacks some",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="serve with N processes sharing the port, for machines with several cores "
+        "(default: WEB_CONCURRENCY, else 1; more than one needs PostgreSQL)",
     )
     serve.set_defaults(func=cmd_serve)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)

@@ -5,12 +5,12 @@ the self-hosted GraphiQL page."""
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -64,7 +64,7 @@ def json_response(
     body: object, media_type: str, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
     return Response(
-        json.dumps(body, separators=(",", ":")).encode(),
+        orjson.dumps(body),
         status_code=status,
         headers=dict(headers or {}),
         media_type=f"{media_type}; charset=utf-8",

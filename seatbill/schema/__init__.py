@@ -7,14 +7,15 @@ from collections.abc import Callable, Sequence
 from functools import partial
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
-    QueryDepthLimiter,
     SchemaExtension,
 )
+from strawberry.extensions.max_aliases import create_validator as alias_limit
+from strawberry.extensions.query_depth_limiter import create_validator as depth_limit
 from strawberry.types import ExecutionContext, Info
 
 from seatbill.config import Settings
@@ -30,6 +31,7 @@ from seatbill.schema.billing_inputs import (
     SubscriptionPayload,
 )
 from seatbill.schema.context import Context
+from seatbill.schema.document_cache import CachedDocuments, DocumentCache
 from seatbill.schema.payloads import (
     DeleteWorkspacePayload,
     InvitationPayload,
@@ -137,14 +139,22 @@ def build_schema(
     introspection: list[Callable[[], SchemaExtension]] = (
         [] if settings.introspection else [DisableIntrospection]
     )
+    # One cache per schema: its validation rules and token limit are fixed here, per schema.
+    documents = DocumentCache()
+    limits: list[type[ASTValidationRule]] = [
+        depth_limit(settings.max_query_depth, should_ignore=None),
+        alias_limit(settings.max_query_aliases),
+    ]
     schema = Schema(
         query=Query,
         mutation=Mutation,
         extensions=[
+            partial(CachedDocuments, documents),
             *introspection,
-            partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
+            # strawberry's QueryDepthLimiter and MaxAliasesLimiter, with their rule classes
+            # made once here instead of in every request's extension instance.
+            partial(AddValidationRules, limits),
             partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
-            partial(MaxAliasesLimiter, max_alias_count=settings.max_query_aliases),
             *extra_extensions,
         ],
     )

@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 from strawberry.dataloader import DataLoader
 
 from seatbill.models import Invitation, InvitationStatus, Invoice, Membership, Subscription, User
+from seatbill.prepared import PreparedValues
 from seatbill.services import mirror, seats
 
 
@@ -17,16 +19,27 @@ async def _users(ids: Sequence[uuid.UUID]) -> list[User | None]:
     return [found.get(i) for i in ids]
 
 
-async def _members(workspace_ids: Sequence[uuid.UUID]) -> list[list[Membership]]:
-    grouped: dict[uuid.UUID, list[Membership]] = defaultdict(list)
-    rows = (
-        await Membership.filter(workspace_id__in=list(workspace_ids))
-        .select_related("user")
-        .order_by("joined_at", "id")
-    )
-    for row in rows:
-        grouped[uuid.UUID(str(row.workspace_id))].append(row)
+# A member as the list needs it: the membership's fields and its user's (one joined row).
+MEMBER_FIELDS = ("id", "workspace_id", "role", "joined_at", "user_id", "user__email", "user__name")
+MemberRow = dict[str, Any]
+_member_rows = PreparedValues(
+    Membership,
+    lambda ids: (
+        Membership.filter(workspace_id__in=ids).order_by("joined_at", "id").values(*MEMBER_FIELDS)
+    ),
+)
+
+
+async def _members(workspace_ids: Sequence[uuid.UUID]) -> list[list[MemberRow]]:
+    """Plain rows, not models: a list of hundreds of members builds no ORM objects."""
+    grouped: dict[uuid.UUID, list[MemberRow]] = defaultdict(list)
+    for row in await _member_rows(list(workspace_ids)):
+        grouped[_uuid(row["workspace_id"])].append(row)
     return [grouped[i] for i in workspace_ids]
+
+
+def _uuid(value: object) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
 async def _billable(workspace_ids: Sequence[uuid.UUID]) -> list[int]:
@@ -71,7 +84,7 @@ class Loaders:
     def __init__(self) -> None:
         self.viewer_id: uuid.UUID | None = None
         self.user = DataLoader(load_fn=_users)
-        self.members = DataLoader(load_fn=_members)
+        self.members: DataLoader[uuid.UUID, list[MemberRow]] = DataLoader(load_fn=_members)
         self.billable_seats = DataLoader(load_fn=_billable)
         self.pending_invitations = DataLoader(load_fn=_pending_invitations)
         self.viewer_membership = DataLoader(load_fn=self._viewer_memberships)

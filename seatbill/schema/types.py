@@ -23,6 +23,7 @@ from seatbill.schema.billing import (
 )
 from seatbill.schema.context import Context
 from seatbill.schema.enums import BillingInterval as BillingInterval  # re-exported
+from seatbill.schema.loaders import MemberRow
 from seatbill.schema.plans import PlanLimit
 from seatbill.services import billing, entitlements
 from seatbill.services.errors import DomainError, ErrorCode
@@ -96,7 +97,7 @@ class User:
     id: strawberry.ID
     email: str | None
     name: str | None
-    _row: strawberry.Private[models.User]
+    _id: strawberry.Private[uuid.UUID]
 
     @strawberry.field(
         description="Pending invitations addressed to you (empty for other users, and while "
@@ -104,7 +105,7 @@ class User:
     )
     async def invitations(self, info: Info[Context, None]) -> list[Invitation]:
         viewer = await info.context.viewer()
-        if viewer.id != self._row.id or not viewer.email or info.context.email_verified is False:
+        if viewer.id != self._id or not viewer.email or info.context.email_verified is False:
             return []
         rows = (
             await models.Invitation.filter(
@@ -120,7 +121,7 @@ class User:
 
     @classmethod
     def of(cls, row: models.User) -> User:
-        return cls(id=strawberry.ID(str(row.id)), email=row.email, name=row.name, _row=row)
+        return cls(id=strawberry.ID(str(row.id)), email=row.email, name=row.name, _id=row.id)
 
 
 @strawberry.type
@@ -138,6 +139,22 @@ class Member:
             role=row.role,
             joined_at=row.joined_at,
             user=User.of(user),
+        )
+
+    @classmethod
+    def of_row(cls, row: MemberRow) -> Member:
+        """From the members loader's plain row (no ORM objects)."""
+        user_id = row["user_id"]
+        return cls(
+            id=strawberry.ID(str(row["id"])),
+            role=row["role"],
+            joined_at=row["joined_at"],
+            user=User(
+                id=strawberry.ID(str(user_id)),
+                email=row["user__email"],
+                name=row["user__name"],
+                _id=user_id,
+            ),
         )
 
 
@@ -171,7 +188,7 @@ class Workspace:
     @strawberry.field
     async def members(self, info: Info[Context, None]) -> list[Member]:
         rows = await info.context.loaders.members.load(self._id)
-        return [Member.of(row, row.user) for row in rows]
+        return [Member.of_row(row) for row in rows]
 
     @strawberry.field(description="Pending invitations; visible to owners and admins.")
     async def invitations(self, info: Info[Context, None]) -> list[Invitation]:

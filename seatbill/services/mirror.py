@@ -46,6 +46,7 @@ from seatbill.models import (
     WebhookEvent,
     Workspace,
 )
+from seatbill.prepared import PreparedModels
 from seatbill.services import dunning, seat_outbox
 from seatbill.services.stripe_gateway import GatewayError, StripeGateway
 
@@ -849,16 +850,20 @@ def is_live(row: Subscription) -> bool:
     return row.status not in ENDED_STATUSES
 
 
+# Read on every workspace view: SQL built once per number of workspaces.
+_subscriptions_of = PreparedModels(
+    Subscription,
+    lambda ids: Subscription.filter(workspace_id__in=ids).order_by("-stripe_created", "-stripe_id"),
+)
+
+
 async def current_subscriptions(
     workspace_ids: Sequence[uuid.UUID],
 ) -> dict[uuid.UUID, Subscription | None]:
     """Each workspace's current subscription: the live one (newest if Stripe somehow has two),
     else the most recent ended one, else None. One query for any number of workspaces."""
     found: dict[uuid.UUID, Subscription | None] = {i: None for i in workspace_ids}
-    rows = await Subscription.filter(workspace_id__in=list(workspace_ids)).order_by(
-        "-stripe_created", "-stripe_id"
-    )
-    for row in rows:
+    for row in await _subscriptions_of(list(workspace_ids)):
         key = uuid.UUID(str(row.workspace_id))
         best = found.get(key)
         if best is None or (is_live(row) and not is_live(best)):

@@ -16,6 +16,7 @@ from seatbill.auth import Claims
 from seatbill.catalog import Catalog, SeatMode
 from seatbill.config import Settings
 from seatbill.models import Invitation, InvitationStatus, Membership, Role, User, Workspace
+from seatbill.prepared import PreparedModels
 from seatbill.services import mirror, rate_limits, seat_sync, seats, validation
 from seatbill.services.errors import DomainError, ErrorCode, not_found
 
@@ -30,9 +31,20 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# Read on every request (the viewer) and every workspace view: SQL built once.
+_user_by_subject = PreparedModels(User, lambda subject: User.filter(subject=subject))
+_member_workspace = PreparedModels(
+    Workspace,
+    lambda workspace_id, user_id: Workspace.filter(
+        id=workspace_id, deleted_at__isnull=True, memberships__user_id=user_id
+    ),
+)
+
+
 async def upsert_user(claims: Claims) -> User:
     """The user row for verified claims, created on first sight and kept current."""
-    user = await User.get_or_none(subject=claims.subject)
+    found = await _user_by_subject(claims.subject)
+    user = found[0] if found else None
     if user is None:
         try:
             async with in_transaction():
@@ -84,8 +96,9 @@ async def get_workspace(user: User, raw_id: str) -> Workspace | None:
         workspace_id = uuid.UUID(raw_id)
     except ValueError:
         return None
-    found = await membership(user, workspace_id)
-    return found.workspace if found else None
+    # One joined query (membership and workspace are unique together).
+    found = await _member_workspace(workspace_id, user.id)
+    return found[0] if found else None
 
 
 async def create_workspace(user: User, name: str, *, settings: Settings) -> Workspace:

@@ -1,0 +1,85 @@
+"""PreparedValues and PreparedModels give what Tortoise gives, on SQLite and PostgreSQL, for any
+shape of arguments."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from tortoise.transactions import in_transaction
+
+from seatbill.models import Membership, Role, User
+from seatbill.prepared import PreparedModels, PreparedValues
+from seatbill.schema.loaders import MEMBER_FIELDS
+from tests.conftest import Api, count_queries
+from tests.test_limits import add_members
+
+
+def members_query(ids: list[uuid.UUID]) -> object:
+    return (
+        Membership.filter(workspace_id__in=ids).order_by("joined_at", "id").values(*MEMBER_FIELDS)
+    )
+
+
+async def test_the_same_rows_as_values(api: Api) -> None:
+    owner = api.person("prepared-owner")
+    one = uuid.UUID(await api.create_workspace(owner, "One"))
+    two = uuid.UUID(await api.create_workspace(owner, "Two"))
+    await add_members(str(two), 7)
+    prepared = PreparedValues(Membership, members_query)
+    for ids in ([one], [two], [one, two], [two, one], [uuid.uuid4()], [one, uuid.uuid4(), two]):
+        with count_queries() as counted:
+            got = await prepared(ids)
+        assert len(counted.queries) == 1
+        assert got == await members_query(ids), ids  # type: ignore[misc]
+    row = (await prepared([two]))[0]
+    assert isinstance(row["id"], uuid.UUID) and row["joined_at"].tzinfo is not None
+    assert row["role"] is Role.OWNER and row["user__email"]
+
+
+async def test_strings_and_constants(api: Api) -> None:
+    owner = api.person("prepared-strings")
+    ws = uuid.UUID(await api.create_workspace(owner, "Strings"))
+    prepared = PreparedValues(
+        Membership,
+        lambda ws_id, email: (
+            Membership.filter(workspace_id=ws_id, user__email=email).limit(5).values("id", "role")
+        ),
+    )
+    for _ in range(2):
+        rows = await prepared(ws, owner.email)
+        assert [r["role"] for r in rows] == [Role.OWNER]
+    assert await prepared(ws, "nobody@example.com") == []
+
+
+async def test_models_as_the_orm_makes_them(api: Api) -> None:
+    owner = api.person("prepared-models")
+    await api.create_workspace(owner, "Models")
+    prepared = PreparedModels(User, lambda subject: User.filter(subject=subject))
+    (user,) = await prepared(owner.sub)
+    same = await User.get(subject=owner.sub)
+    assert {f: getattr(user, f) for f in User._meta.db_fields} == {
+        f: getattr(same, f) for f in User._meta.db_fields
+    }
+    # A loaded row, not a new one: saving it updates it.
+    user.name = "Renamed"
+    await user.save(update_fields=["name"])
+    assert (await User.get(subject=owner.sub)).name == "Renamed"
+    assert await prepared("nobody") == []
+
+
+def test_models_refuse_joined_queries() -> None:
+    prepared = PreparedModels(
+        Membership, lambda ids: Membership.filter(id__in=ids).select_related("user")
+    )
+    with pytest.raises(TypeError):
+        prepared._compile([[uuid.uuid4()]])
+
+
+async def test_reads_inside_a_transaction_use_its_connection(api: Api) -> None:
+    prepared = PreparedModels(User, lambda subject: User.filter(subject=subject))
+    subject = f"prepared-tx-{uuid.uuid4().hex}"
+    async with in_transaction():
+        await User.create(id=uuid.uuid4(), subject=subject, email="tx@example.com")
+        assert len(await prepared(subject)) == 1  # not yet committed: same connection
+    assert len(await prepared(subject)) == 1
