@@ -25,6 +25,7 @@ from enum import StrEnum
 import stripe
 from tortoise.transactions import in_transaction
 
+from seatbill.background import BackgroundLoop
 from seatbill.catalog import Catalog, SeatMode
 from seatbill.metrics import SEAT_SYNC_PASSES
 from seatbill.models import (
@@ -143,7 +144,7 @@ def advisory_key(workspace_id: uuid.UUID) -> int:
     return zlib.crc32(workspace_id.bytes) - 2**31
 
 
-class SeatSyncWorker:
+class SeatSyncWorker(BackgroundLoop):
     """Claims outbox rows and sends one seat quantity update per workspace and pass.
 
     On PostgreSQL any number of workers may run: each workspace is synced inside a
@@ -152,6 +153,8 @@ class SeatSyncWorker:
     with one worker by design: there the Stripe call runs outside any transaction, since a
     SQLite transaction locks the whole database.
     """
+
+    task_name = "seat-sync"
 
     def __init__(
         self,
@@ -165,48 +168,9 @@ class SeatSyncWorker:
         self.catalog = catalog
         self.dialect = dialect
         self.config = config or SeatSyncConfig()
-        self._event = asyncio.Event()
-        self._stopping = False
-        self._task: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        super().__init__(_running, self.config.stop_timeout_seconds)
 
     # Lifecycle ----------------------------------------------------------------------
-
-    async def start(self) -> None:
-        if self._task is not None:
-            return
-        self._stopping = False
-        self._loop = asyncio.get_running_loop()
-        self._task = asyncio.create_task(self.run(), name="seat-sync")
-        _running.add(self)
-
-    async def stop(self) -> None:
-        """Finish the workspace in hand (bounded by ``stop_timeout_seconds``), then stop.
-        An interrupted sync is rolled back and sent again, with the same idempotency key."""
-        _running.discard(self)
-        task, self._task = self._task, None
-        if task is None:
-            return
-        self._stopping = True
-        self._event.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(task), self.config.stop_timeout_seconds)
-        except TimeoutError:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-
-    def notify(self) -> None:
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:
-            self._event.set()
-        else:
-            loop.call_soon_threadsafe(self._event.set)
 
     async def run(self) -> None:
         """Until stopped: a pass now, then whenever a change is signalled (once the burst
@@ -231,7 +195,7 @@ class SeatSyncWorker:
 
     async def _wait(self, seconds: float) -> bool:
         try:
-            await asyncio.wait_for(self._event.wait(), seconds)
+            await asyncio.wait_for(self._wakeup.wait(), seconds)
         except TimeoutError:
             return False
         return True
@@ -242,7 +206,7 @@ class SeatSyncWorker:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.config.max_wait_seconds
         while not self._stopping:
-            self._event.clear()
+            self._wakeup.clear()
             left = deadline - loop.time()
             if left <= 0 or not await self._wait(min(self.config.debounce_seconds, left)):
                 return

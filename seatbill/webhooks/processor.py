@@ -31,6 +31,7 @@ from tortoise.expressions import F
 from tortoise.functions import Max
 from tortoise.transactions import in_transaction
 
+from seatbill.background import BackgroundLoop
 from seatbill.catalog import Catalog
 from seatbill.config import Settings
 from seatbill.metrics import WEBHOOK_EVENTS, WEBHOOK_LAG
@@ -106,8 +107,10 @@ def running_processors() -> list[WebhookProcessor]:
     return list(_running)
 
 
-class WebhookProcessor:
+class WebhookProcessor(BackgroundLoop):
     """Claims recorded events in batches and applies them (see the module docstring)."""
+
+    task_name = "webhook-processor"
 
     def __init__(
         self,
@@ -122,55 +125,12 @@ class WebhookProcessor:
         self.gateway = gateway
         self.dialect = settings.dialect
         self.config = config or ProcessorConfig(max_attempts=settings.webhook_max_attempts)
-        self._wakeup = asyncio.Event()
+        super().__init__(_running, self.config.stop_timeout_seconds)
         self._passed = asyncio.Event()
         self._passes = 0  # passes begun
         self._last_empty = -1  # the number of the last pass that found nothing due
-        self._stopping = False
-        self._task: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     # Lifecycle ----------------------------------------------------------------------
-
-    @property
-    def running(self) -> bool:
-        return self._task is not None
-
-    async def start(self) -> None:
-        if self._task is not None:
-            return
-        self._stopping = False
-        self._loop = asyncio.get_running_loop()
-        self._task = asyncio.create_task(self.run(), name="webhook-processor")
-        _running.add(self)
-
-    async def stop(self) -> None:
-        """Finish the event in hand (bounded by ``stop_timeout_seconds``), then stop. The rest
-        of a claimed batch is claimed again once its lease passes."""
-        _running.discard(self)
-        task, self._task = self._task, None
-        if task is None:
-            return
-        self._stopping = True
-        self._wakeup.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(task), self.config.stop_timeout_seconds)
-        except TimeoutError:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-
-    def notify(self) -> None:
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:
-            self._wakeup.set()
-        else:
-            loop.call_soon_threadsafe(self._wakeup.set)
 
     async def drain(self) -> None:
         """Wait until a pass begun after this call found nothing due: every event recorded

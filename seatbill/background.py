@@ -1,0 +1,67 @@
+"""A background loop in the API process (or a worker process): started and stopped with the
+app, woken at once by :meth:`BackgroundLoop.notify` from any thread. The seat-sync worker and
+the webhook event processor are both one."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+
+class BackgroundLoop:
+    """Runs :meth:`run` as a task until :meth:`stop`. ``registry`` is the module's set of
+    loops running in this process (what its ``wake()`` notifies); ``run`` waits on
+    ``self._wakeup`` and ends once ``self._stopping`` is set."""
+
+    task_name = "background"
+
+    def __init__(self, registry: set[Any], stop_timeout_seconds: float) -> None:
+        self._registry = registry
+        self._stop_timeout_seconds = stop_timeout_seconds
+        self._wakeup = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None
+
+    async def run(self) -> None:
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        if self._task is not None:
+            return
+        self._stopping = False
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.create_task(self.run(), name=self.task_name)
+        self._registry.add(self)
+
+    async def stop(self) -> None:
+        """Finish the work in hand (bounded by the stop timeout), then stop."""
+        self._registry.discard(self)
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping = True
+        self._wakeup.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), self._stop_timeout_seconds)
+        except TimeoutError:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    def notify(self) -> None:
+        """Wake the loop: from its own event loop, or from any other thread."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._wakeup.set()
+        else:
+            loop.call_soon_threadsafe(self._wakeup.set)
