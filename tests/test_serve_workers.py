@@ -3,6 +3,7 @@ PostgreSQL only (SQLite is for one process), with the emulator kept in the paren
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from pathlib import Path
@@ -55,6 +56,11 @@ async def test_two_workers_serve_from_one_port(tmp_path: Path) -> None:
         log = tmp_path / "serve.log"
         token = issue_development_token(Settings(), "two-workers", "two@example.com")
         with served(env, log):
+            # served() returns once one process answers; the other may still be starting.
+            for _ in range(300):
+                if log.read_text().count("Application startup complete") >= 2:
+                    break
+                await asyncio.sleep(0.05)
             async with httpx.AsyncClient(timeout=10) as http:
                 for _ in range(6):  # new connections: the kernel hands them to either process
                     answer = await http.post(
