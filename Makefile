@@ -64,11 +64,10 @@ BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 bench: setup bench-tools
 	DATABASE_URL=$(or $(DATABASE_URL),$(BENCH_DATABASE_URL)) $(VENV_BIN)/python -m bench.reads
 
-# The webhook benchmark (ingestion against a bare endpoint, the inbox drain) on PostgreSQL: it
-# makes and drops a database of its own beside DATABASE_URL's (default: the local server).
-BENCH_WEBHOOKS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+# The webhook benchmark (ingestion against a bare endpoint, the inbox drain) on PostgreSQL, in
+# a database of its own beside the same DATABASE_URL.
 bench-webhooks: setup bench-tools
-	DATABASE_URL=$(or $(DATABASE_URL),$(BENCH_WEBHOOKS_DATABASE_URL)) $(VENV_BIN)/python -m bench.webhooks
+	DATABASE_URL=$(or $(DATABASE_URL),$(BENCH_DATABASE_URL)) $(VENV_BIN)/python -m bench.webhooks
 
 run: setup-runtime
 	$(VENV_BIN)/seatbill serve
