@@ -232,13 +232,11 @@ def list_prices(ctx: Ctx) -> Obj:
 def register(r: Router) -> None:
     r.add("POST", "/v1/products", create_product)
     r.add("GET", "/v1/products", list_products)
-    r.add(
-        "GET", "/v1/products/{id}", lambda c: objects.render(c.state, c.state.get(c.arg, "product"))
-    )
+    r.retrieve("/v1/products/{id}", "product")
     r.add("POST", "/v1/products/{id}", update_product)
     r.add("POST", "/v1/prices", create_price)
     r.add("GET", "/v1/prices", list_prices)
-    r.add("GET", "/v1/prices/{id}", lambda c: objects.render(c.state, c.state.get(c.arg, "price")))
+    r.retrieve("/v1/prices/{id}", "price")
     r.add("POST", "/v1/prices/{id}", update_price)
     # Stripe includes a price's tiers only when asked: expand[]=tiers (or data.tiers).
     EXPANDERS[("price", "tiers")] = lambda state, price: objects.tiers_public(price)

@@ -76,10 +76,6 @@ def register(r: Router) -> None:
             lambda o: objects.render(c.state, o),
         ),
     )
-    r.add(
-        "GET",
-        "/v1/test_helpers/test_clocks/{id}",
-        lambda c: objects.render(c.state, c.state.get(c.arg, "test_helpers.test_clock")),
-    )
+    r.retrieve("/v1/test_helpers/test_clocks/{id}", "test_helpers.test_clock")
     r.add("POST", "/v1/test_helpers/test_clocks/{id}/advance", advance)
     r.add("DELETE", "/v1/test_helpers/test_clocks/{id}", delete)

@@ -48,6 +48,10 @@ class Router:
         regex = "^" + re.sub(r"\{\w+\}", r"([^/]+)", pattern) + "$"
         self._routes.append(Route(method.upper(), pattern, re.compile(regex), handler))
 
+    def retrieve(self, pattern: str, kind: str) -> None:
+        """``GET pattern`` answers the ``kind`` object whose id is the path's argument."""
+        self.add("GET", pattern, lambda c: objects.render(c.state, c.state.get(c.arg, kind)))
+
     def routes(self) -> list[Route]:
         return list(self._routes)
 

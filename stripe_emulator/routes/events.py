@@ -108,7 +108,7 @@ def delete_endpoint(ctx: Ctx) -> Obj:
 
 def register(r: Router) -> None:
     r.add("GET", "/v1/events", list_events)
-    r.add("GET", "/v1/events/{id}", lambda c: objects.render(c.state, c.state.get(c.arg, "event")))
+    r.retrieve("/v1/events/{id}", "event")
     r.add("POST", "/v1/webhook_endpoints", create_endpoint)
     r.add(
         "GET",
@@ -120,10 +120,6 @@ def register(r: Router) -> None:
             lambda o: objects.render(c.state, o),
         ),
     )
-    r.add(
-        "GET",
-        "/v1/webhook_endpoints/{id}",
-        lambda c: objects.render(c.state, c.state.get(c.arg, "webhook_endpoint")),
-    )
+    r.retrieve("/v1/webhook_endpoints/{id}", "webhook_endpoint")
     r.add("POST", "/v1/webhook_endpoints/{id}", update_endpoint)
     r.add("DELETE", "/v1/webhook_endpoints/{id}", delete_endpoint)

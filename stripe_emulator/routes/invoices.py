@@ -268,18 +268,12 @@ def list_items(ctx: Ctx) -> Obj:
 def register(r: Router) -> None:
     r.add("GET", "/v1/invoices", list_)
     r.add("POST", "/v1/invoices/create_preview", preview)
-    r.add(
-        "GET", "/v1/invoices/{id}", lambda c: objects.render(c.state, c.state.get(c.arg, "invoice"))
-    )
+    r.retrieve("/v1/invoices/{id}", "invoice")
     r.add("GET", "/v1/invoices/{id}/lines", lines)
     r.add("POST", "/v1/invoices/{id}/pay", pay)
     r.add("POST", "/v1/invoiceitems", create_item)
     r.add("GET", "/v1/invoiceitems", list_items)
-    r.add(
-        "GET",
-        "/v1/invoiceitems/{id}",
-        lambda c: objects.render(c.state, c.state.get(c.arg, "invoiceitem")),
-    )
+    r.retrieve("/v1/invoiceitems/{id}", "invoiceitem")
     r.add("DELETE", "/v1/invoiceitems/{id}", delete_item)
     # Returned only when expanded (``expand[]=confirmation_secret``).
     EXPANDERS[("invoice", "confirmation_secret")] = payments.confirmation_secret

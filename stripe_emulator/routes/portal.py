@@ -214,10 +214,6 @@ def allowed(state: State, session: Obj) -> tuple[bool, bool]:
 def register(r: Router) -> None:
     r.add("POST", "/v1/billing_portal/configurations", create_configuration)
     r.add("GET", "/v1/billing_portal/configurations", list_configurations)
-    r.add(
-        "GET",
-        "/v1/billing_portal/configurations/{id}",
-        lambda c: objects.render(c.state, c.state.get(c.arg, KIND)),
-    )
+    r.retrieve("/v1/billing_portal/configurations/{id}", KIND)
     r.add("POST", "/v1/billing_portal/configurations/{id}", update_configuration)
     r.add("POST", "/v1/billing_portal/sessions", create)

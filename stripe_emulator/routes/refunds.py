@@ -94,20 +94,10 @@ def list_refunds(ctx: Ctx) -> Obj:
 
 def register(r: Router) -> None:
     r.add("GET", "/v1/payment_intents", list_payment_intents)
-    r.add(
-        "GET",
-        "/v1/payment_intents/{id}",
-        lambda c: objects.render(c.state, c.state.get(c.arg, "payment_intent")),
-    )
+    r.retrieve("/v1/payment_intents/{id}", "payment_intent")
     r.add("GET", "/v1/invoice_payments", list_invoice_payments)
-    r.add(
-        "GET",
-        "/v1/invoice_payments/{id}",
-        lambda c: objects.render(c.state, c.state.get(c.arg, "invoice_payment")),
-    )
+    r.retrieve("/v1/invoice_payments/{id}", "invoice_payment")
     r.add("POST", "/v1/refunds", create_refund)
     r.add("GET", "/v1/refunds", list_refunds)
-    r.add(
-        "GET", "/v1/refunds/{id}", lambda c: objects.render(c.state, c.state.get(c.arg, "refund"))
-    )
+    r.retrieve("/v1/refunds/{id}", "refund")
     r.add("POST", "/v1/refunds/{id}", update_refund)

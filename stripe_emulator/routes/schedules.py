@@ -84,11 +84,7 @@ def list_(ctx: Ctx) -> Obj:
 def register(r: Router) -> None:
     r.add("POST", "/v1/subscription_schedules", create)
     r.add("GET", "/v1/subscription_schedules", list_)
-    r.add(
-        "GET",
-        "/v1/subscription_schedules/{id}",
-        lambda c: objects.render(c.state, c.state.get(c.arg, "subscription_schedule")),
-    )
+    r.retrieve("/v1/subscription_schedules/{id}", "subscription_schedule")
     r.add("POST", "/v1/subscription_schedules/{id}", update)
     r.add("POST", "/v1/subscription_schedules/{id}/release", release)
     r.add("POST", "/v1/subscription_schedules/{id}/cancel", cancel)
