@@ -30,7 +30,8 @@ from seatbill.services.stripe_gateway import GatewayError, StripeGateway, intent
 
 @dataclass(frozen=True)
 class SyncAction:
-    """One line of what the sync did, e.g. ``price seatbill_pro_seat_month: created price_1``."""
+    """One line of what the sync (or `seatbill stripe setup`) did, e.g.
+    ``price seatbill_pro_seat_month: created price_1``."""
 
     kind: str  # product | price
     name: str

@@ -23,6 +23,7 @@ from typing import Any, cast
 import stripe
 from stripe.params.billing_portal import ConfigurationCreateParams, ConfigurationUpdateParams
 
+from seatbill.services.catalog_sync import SyncAction
 from seatbill.services.stripe_gateway import (
     PORTAL_CONFIGURATION_METADATA,
     StripeGateway,
@@ -34,23 +35,10 @@ from seatbill.services.stripe_gateway import (
 WEBHOOK_PATH = "/webhooks/stripe"
 
 
-@dataclass(frozen=True)
-class SetupAction:
-    """One line of what setup did, e.g. ``webhook endpoint https://...: created we_1``."""
-
-    kind: str  # webhook endpoint | portal configuration
-    name: str
-    outcome: str  # created | updated | unchanged | stale
-    detail: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.name}: {self.outcome}" + (
-            f" {self.detail}" if self.detail else ""
-        )
-
-    @property
-    def changed(self) -> bool:
-        return self.outcome in ("created", "updated")
+# One line of what setup did, e.g. ``webhook endpoint https://...: created we_1``: the same
+# record as catalog sync's (kind: webhook endpoint | portal configuration; outcome: created |
+# updated | unchanged | stale).
+SetupAction = SyncAction
 
 
 @dataclass
