@@ -177,6 +177,7 @@ class Workspace:
     created_at: datetime
     _id: strawberry.Private[uuid.UUID]
     _restricted_at: strawberry.Private[datetime | None] = None
+    _customer_id: strawberry.Private[str | None] = None
 
     @strawberry.field
     async def viewer_role(self, info: Info[Context, None]) -> models.Role:
@@ -232,11 +233,9 @@ class Workspace:
     async def payment_method(self, info: Info[Context, None]) -> PaymentMethod | None:
         if not await sees_money(info, self._id):
             return None
-        row = await models.Workspace.get(id=self._id)
         context = info.context
         found = await billing.default_card(
-            billing.Billing(context.gateway, context.catalog, context.settings),
-            row.stripe_customer_id,
+            billing.Billing(context.gateway, context.catalog, context.settings), self._customer_id
         )
         if found is None:
             return None
@@ -271,4 +270,5 @@ class Workspace:
             created_at=row.created_at,
             _id=row.id,
             _restricted_at=row.restricted_at,
+            _customer_id=row.stripe_customer_id,
         )
