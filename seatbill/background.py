@@ -5,18 +5,31 @@ the webhook event processor are both one."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import ClassVar, Self
 
 
 class BackgroundLoop:
-    """Runs :meth:`run` as a task until :meth:`stop`. ``registry`` is the module's set of
-    loops running in this process (what its ``wake()`` notifies); ``run`` waits on
-    ``self._wakeup`` and ends once ``self._stopping`` is set."""
+    """Runs :meth:`run` as a task until :meth:`stop`; ``run`` waits on ``self._wakeup`` and
+    ends once ``self._stopping`` is set. Each subclass keeps the loops of its kind running in
+    this process (:meth:`running_loops`), which :meth:`wake_all` notifies."""
 
     task_name = "background"
+    _instances: ClassVar[set[BackgroundLoop]]
 
-    def __init__(self, registry: set[Any], stop_timeout_seconds: float) -> None:
-        self._registry = registry
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        cls._instances = set()
+
+    @classmethod
+    def running_loops(cls) -> list[Self]:
+        return [loop for loop in list(cls._instances) if isinstance(loop, cls)]
+
+    @classmethod
+    def wake_all(cls) -> None:
+        for loop in cls.running_loops():
+            loop.notify()
+
+    def __init__(self, stop_timeout_seconds: float) -> None:
         self._stop_timeout_seconds = stop_timeout_seconds
         self._wakeup = asyncio.Event()
         self._stopping = False
@@ -36,11 +49,11 @@ class BackgroundLoop:
         self._stopping = False
         self._loop = asyncio.get_running_loop()
         self._task = asyncio.create_task(self.run(), name=self.task_name)
-        self._registry.add(self)
+        type(self)._instances.add(self)
 
     async def stop(self) -> None:
         """Finish the work in hand (bounded by the stop timeout), then stop."""
-        self._registry.discard(self)
+        type(self)._instances.discard(self)
         task, self._task = self._task, None
         if task is None:
             return

@@ -102,23 +102,18 @@ class SeatSyncConfig:
     stop_timeout_seconds: float = 10.0
 
 
-# Workers running in this process, woken when a change commits (rows written by other
-# processes are found by polling; correctness never depends on this).
-_running: set[SeatSyncWorker] = set()
-
-
 # SQLite only: workspaces some worker of this process is syncing right now.
 _in_hand: set[uuid.UUID] = set()
 
 
 def wake() -> None:
-    """Tell this process's workers that a membership change committed."""
-    for worker in list(_running):
-        worker.notify()
+    """Tell this process's workers that a membership change committed (rows written by other
+    processes are found by polling; correctness never depends on this)."""
+    SeatSyncWorker.wake_all()
 
 
 def running_workers() -> list[SeatSyncWorker]:
-    return list(_running)
+    return SeatSyncWorker.running_loops()
 
 
 class Result(StrEnum):
@@ -168,7 +163,7 @@ class SeatSyncWorker(BackgroundLoop):
         self.catalog = catalog
         self.dialect = dialect
         self.config = config or SeatSyncConfig()
-        super().__init__(_running, self.config.stop_timeout_seconds)
+        super().__init__(self.config.stop_timeout_seconds)
 
     # Lifecycle ----------------------------------------------------------------------
 

@@ -91,20 +91,17 @@ class ProcessorConfig:
     stop_timeout_seconds: float = 10.0
 
 
-# Processors running in this process, woken when the route records an event.
-_running: set[WebhookProcessor] = set()
 # SQLite only (one process): claims in this process are made one at a time.
 _sqlite_claim = asyncio.Lock()
 
 
 def wake() -> None:
     """Tell this process's processors that an event was recorded."""
-    for processor in list(_running):
-        processor.notify()
+    WebhookProcessor.wake_all()
 
 
 def running_processors() -> list[WebhookProcessor]:
-    return list(_running)
+    return WebhookProcessor.running_loops()
 
 
 class WebhookProcessor(BackgroundLoop):
@@ -125,7 +122,7 @@ class WebhookProcessor(BackgroundLoop):
         self.gateway = gateway
         self.dialect = settings.dialect
         self.config = config or ProcessorConfig(max_attempts=settings.webhook_max_attempts)
-        super().__init__(_running, self.config.stop_timeout_seconds)
+        super().__init__(self.config.stop_timeout_seconds)
         self._passed = asyncio.Event()
         self._passes = 0  # passes begun
         self._last_empty = -1  # the number of the last pass that found nothing due
