@@ -18,6 +18,7 @@ import jwt
 
 from seatbill.config import Settings
 from seatbill.services.validation import ascii_lower
+from seatbill.ttl_cache import ExpiringCache
 
 log = logging.getLogger("seatbill.auth")
 
@@ -28,6 +29,11 @@ LEEWAY_SECONDS = 30
 JWKS_MIN_REFETCH_SECONDS = 60.0
 JWKS_MAX_AGE_SECONDS = 600.0
 MAX_JWKS_BYTES = 512 * 1024
+# Verified tokens are remembered (by their whole text, signature included) so that a client's
+# next request with the same token skips the signature check: at most this long, never past the
+# token's own exp (plus the leeway), for this many tokens (least recently used out first).
+VERIFIED_TOKEN_SECONDS = 60.0
+VERIFIED_TOKENS_MAX = 10_000
 
 
 class AuthError(Exception):
@@ -125,9 +131,18 @@ class JwksCache:
 
 
 class TokenVerifier:
-    def __init__(self, settings: Settings, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
         self._settings = settings
         self._jwks: JwksCache | None = None
+        self._wall_clock = wall_clock
+        # token -> its claims, until (by ``clock``, as the key set's age) they may be reused:
+        # VERIFIED_TOKEN_SECONDS, or less when the token expires sooner.
+        self._verified: ExpiringCache[str, Claims] = ExpiringCache(VERIFIED_TOKENS_MAX, clock)
         if settings.jwt_jwks_url:
             if not settings.jwt_audience or not settings.jwt_issuer:
                 # Settings.from_env refuses this too: a key set alone accepts tokens the same
@@ -150,6 +165,16 @@ class TokenVerifier:
             raise AuthError("Authorization header must be 'Bearer <token>'")
         if len(token) > MAX_TOKEN_BYTES:
             raise AuthError("Token is too large")
+        known = self._verified.get(token)
+        if known is not None:
+            return known
+        claims, expires = await self._verify(token)  # again once expired: it may be by now
+        lifetime = min(VERIFIED_TOKEN_SECONDS, expires + LEEWAY_SECONDS - self._wall_clock())
+        self._verified.put(token, claims, self._verified.clock() + lifetime)
+        return claims
+
+    async def _verify(self, token: str) -> tuple[Claims, float]:
+        """The token's claims and its exp, or AuthError."""
         try:
             key: Any
             if self._jwks is not None:
@@ -196,7 +221,7 @@ class TokenVerifier:
             raise AuthError("Token is invalid")
         email = payload.get("email")
         name = payload.get("name")
-        return Claims(
+        claims = Claims(
             subject=subject,
             email=ascii_lower(email.strip())[:320]
             if isinstance(email, str) and email.strip()
@@ -204,6 +229,7 @@ class TokenVerifier:
             name=name.strip()[:200] if isinstance(name, str) and name.strip() else None,
             email_verified=_flag(payload.get("email_verified")),
         )
+        return claims, float(expires)
 
 
 def issue_development_token(

@@ -26,7 +26,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from seatbill.auth import LEEWAY_SECONDS, AuthError, TokenVerifier
+from seatbill.auth import LEEWAY_SECONDS, AuthError, TokenVerifier, issue_development_token
 from seatbill.config import DEV_JWT_SECRET, ConfigError, Settings
 from seatbill.models import User
 from tests.conftest import REPO, Api, Stack, serve
@@ -351,3 +351,41 @@ async def test_a_rotated_key_is_picked_up_within_a_minute() -> None:
         with pytest.raises(AuthError):
             await verifier.verify(header)
         assert idp.hits == 3
+
+
+async def test_a_verified_token_is_reused_for_a_minute_at_most() -> None:
+    """The signature check runs once per token and minute, and again sooner when the token
+    expires sooner (its exp plus the leeway); another token is checked on its own."""
+    now = [1000.0]
+    verifier = TokenVerifier(Settings(), clock=lambda: now[0])
+    checks: list[str] = []
+    check = verifier._verify
+
+    async def counted(token: str) -> Any:
+        checks.append(token)
+        return await check(token)
+
+    verifier._verify = counted  # type: ignore[method-assign]
+    long = issue_development_token(Settings(), "cached", ttl_seconds=600)
+    for _ in range(3):
+        assert (await verifier.verify(f"Bearer {long}")).subject == "cached"
+    assert len(checks) == 1
+    now[0] += 59
+    await verifier.verify(f"Bearer {long}")
+    assert len(checks) == 1
+    now[0] += 2
+    await verifier.verify(f"Bearer {long}")
+    assert len(checks) == 2
+
+    # Expired ten seconds ago, inside the leeway: reusable for the 20 seconds left of it.
+    claims = {"sub": "short", "exp": int(time.time()) - 10}
+    short = jwt.encode(claims, Settings().jwt_secret, algorithm="HS256")
+    await verifier.verify(f"Bearer {short}")
+    now[0] += 15
+    await verifier.verify(f"Bearer {short}")
+    assert checks.count(short) == 1
+    now[0] += 10
+    await verifier.verify(f"Bearer {short}")
+    assert checks.count(short) == 2
+    with pytest.raises(AuthError):
+        await verifier.verify(f"Bearer {long[:-4]}AAAA")  # tampered: never from the cache
