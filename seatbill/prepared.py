@@ -16,11 +16,19 @@ This reads Tortoise internals (`_make_query`, `_fields_for_select`, `resolve_to_
 
 from __future__ import annotations
 
+import datetime
+import logging
 import types
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import asyncpg
+from tortoise import timezone
+from tortoise.backends.asyncpg.client import AsyncpgDBClient
+from tortoise.exceptions import IntegrityError, OperationalError
+from tortoise.fields.data import CharEnumFieldInstance, DatetimeField, UUIDField
 
 # Longer lists are compiled each time (a batch this large is rare, and the SQL is long).
 MAX_CACHED_ITEMS = 100
@@ -105,12 +113,77 @@ class _Prepared:
         return db, compiled, values
 
 
+# Tortoise's clients log every statement here at DEBUG; so does the direct path below (the
+# tests count statements from this logger).
+_statements = logging.getLogger("tortoise.db_client")
+
+
+async def _records(db: Any, sql: str, values: list[Any]) -> Sequence[Any]:
+    """The rows of a read: straight from asyncpg's pool on PostgreSQL outside a transaction
+    (Tortoise's client adds a connection wrapper, a debug log call and an exception wrapper
+    to every query, about a fifth of a small query's cost here), with Tortoise's exception
+    translation; through Tortoise otherwise."""
+    pool = db._pool if type(db) is AsyncpgDBClient else None
+    if pool is None:
+        _, rows = await db.execute_query(sql, values)
+        return rows  # type: ignore[no-any-return]
+    if _statements.isEnabledFor(logging.DEBUG):
+        _statements.debug("%s: %s", sql, values)
+    try:
+        async with pool.acquire() as connection:
+            return await connection.fetch(sql, *values)  # type: ignore[no-any-return]
+    except (asyncpg.SyntaxOrAccessError, asyncpg.exceptions.DataError) as exc:
+        raise OperationalError(exc) from exc
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        raise IntegrityError(exc) from exc
+
+
+_MISSING = object()
+
+
+def _quick(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``convert`` (a field's to_python_value), with the common cases of three field types
+    done without Tortoise's per-value checks (the same results; the tests compare them):
+    a UUID that already is one, an enum member by its value, and an aware datetime, which
+    Tortoise moves into its time zone."""
+    field = getattr(convert, "__self__", None)
+    if isinstance(field, UUIDField):
+        return lambda value: value if isinstance(value, uuid.UUID) else convert(value)
+    if isinstance(field, CharEnumFieldInstance):
+        members = field.enum_type._value2member_map_
+
+        def member(value: Any) -> Any:
+            found = members.get(value, _MISSING) if value.__class__ is str else _MISSING
+            return convert(value) if found is _MISSING else found
+
+        return member
+    if isinstance(field, DatetimeField) and timezone.get_use_tz():
+        zone = timezone.get_default_timezone()
+        utc = datetime.UTC
+        if timezone.get_timezone().upper() == "UTC":
+            # asyncpg's timestamptz values are already UTC: the same instant Tortoise would
+            # give, with datetime's own UTC instead of ZoneInfo("UTC") as the tzinfo.
+            return lambda value: (
+                value
+                if value.__class__ is datetime.datetime and value.tzinfo is utc
+                else convert(value)
+            )
+
+        def aware(value: Any) -> Any:
+            if value.__class__ is datetime.datetime and value.tzinfo is utc:
+                return value.astimezone(zone)
+            return convert(value)
+
+        return aware
+    return convert
+
+
 class PreparedValues(_Prepared):
     """A `.values()` query: its rows, converted as `.values()` converts them."""
 
     def _converters(self, query: Any) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
         return tuple(
-            (alias, convert)
+            (alias, _quick(convert))
             for alias, convert in (
                 (alias, query.resolve_to_python_value(query.model, field))
                 for alias, field in query._fields_for_select.items()
@@ -120,11 +193,32 @@ class PreparedValues(_Prepared):
 
     async def __call__(self, *args: Any) -> list[dict[str, Any]]:
         db, compiled, values = self._prepare(args)
-        rows: list[dict[str, Any]] = await db.execute_query_dict(compiled.sql, values)
+        rows = [dict(record) for record in await _records(db, compiled.sql, values)]
         for row in rows:
             for alias, convert in compiled.converters:
                 row[alias] = convert(row[alias])
         return rows
+
+    async def records(self, *args: Any) -> tuple[Sequence[Mapping[str, Any]], Converters]:
+        """The rows as the database returns them, and how `.values()` would convert each
+        column: for a caller that reads a few columns of many rows and converts only those
+        (asyncpg's records on PostgreSQL; making and converting dicts is most of the cost)."""
+        db, compiled, values = self._prepare(args)
+        return await _records(db, compiled.sql, values), Converters(dict(compiled.converters))
+
+
+class Converters:
+    """Column alias -> how `.values()` converts it (unchanged when it does not)."""
+
+    def __init__(self, by_alias: dict[str, Callable[[Any], Any]]) -> None:
+        self._by_alias = by_alias
+
+    def __getitem__(self, alias: str) -> Callable[[Any], Any]:
+        return self._by_alias.get(alias, _unchanged)
+
+
+def _unchanged(value: Any) -> Any:
+    return value
 
 
 class PreparedModels(_Prepared):
@@ -136,8 +230,51 @@ class PreparedModels(_Prepared):
             raise TypeError("PreparedModels takes plain queries")
         return ()
 
+    _make: Callable[[Mapping[str, Any]], Any] | None = None
+
     async def __call__(self, *args: Any) -> list[Any]:
         db, compiled, values = self._prepare(args)
-        _, rows = await db.execute_query(compiled.sql, values)
-        init = self._model._init_from_db
-        return [init(**row) for row in rows]
+        make = self._make
+        if make is None:  # once Tortoise is set up: its time zone settings apply
+            make = self._make = _model_maker(self._model)
+        return [make(row) for row in await _records(db, compiled.sql, values)]
+
+
+def _model_maker(model: Any) -> Callable[[Mapping[str, Any]], Any]:
+    """Tortoise's ``Model._init_from_db`` (tortoise-orm 1.1) for a row with every column,
+    with the quick conversions above for its complex fields (UUIDs, datetimes, enums): a
+    subscription has a dozen datetime columns, each converted through Tortoise's time zone
+    settings (read from the environment every time)."""
+    meta = model._meta
+    native = tuple((key, attribute) for key, attribute, _ in meta.db_native_fields)
+    default = tuple(
+        (key, attribute, field.field_type) for key, attribute, field in meta.db_default_fields
+    )
+    complex_ = tuple(
+        (key, attribute, _quick(field.to_python_value))
+        for key, attribute, field in meta.db_complex_fields
+    )
+    custom_generated_pk = meta.db_pk_column not in meta.generated_db_fields
+    new = model.__new__
+    init_from_db = model._init_from_db
+    set_attribute = object.__setattr__
+
+    def make(row: Mapping[str, Any]) -> Any:
+        try:
+            instance = new(model)
+            instance._partial = False
+            instance._saved_in_db = True
+            instance._custom_generated_pk = custom_generated_pk
+            instance._await_when_save = {}
+            for key, attribute in native:
+                set_attribute(instance, attribute, row[key])
+            for key, attribute, kind in default:
+                value = row[key]
+                set_attribute(instance, attribute, value if value is None else kind(value))
+            for key, attribute, convert in complex_:
+                set_attribute(instance, attribute, convert(row[key]))
+        except KeyError:  # not every column: Tortoise's own way (partial models)
+            return init_from_db(**row)
+        return instance
+
+    return make

@@ -4,11 +4,12 @@ shape of arguments."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from tortoise.transactions import in_transaction
 
-from seatbill.models import Membership, Role, User
+from seatbill.models import Membership, Role, SeatSyncState, Subscription, User
 from seatbill.prepared import PreparedModels, PreparedValues
 from seatbill.schema.loaders import MEMBER_FIELDS
 from tests.conftest import Api, count_queries
@@ -83,3 +84,39 @@ async def test_reads_inside_a_transaction_use_its_connection(api: Api) -> None:
         await User.create(id=uuid.uuid4(), subject=subject, email="tx@example.com")
         assert len(await prepared(subject)) == 1  # not yet committed: same connection
     assert len(await prepared(subject)) == 1
+
+
+async def test_models_with_every_kind_of_column(api: Api) -> None:
+    """Datetimes (set and null), an enum, UUIDs, integers, booleans: each as Tortoise makes it,
+    and the same instants in UTC."""
+    owner = api.person("prepared-kinds")
+    ws = uuid.UUID(await api.create_workspace(owner, "Kinds"))
+    now = datetime.now(UTC).replace(microsecond=123456)
+    row = await Subscription.create(
+        id=uuid.uuid4(),
+        stripe_id=f"sub_kinds{uuid.uuid4().hex[:12]}",
+        workspace_id=ws,
+        stripe_customer_id="cus_kinds",
+        status="active",
+        plan_key="team",
+        seat_quantity=3,
+        cancel_at_period_end=True,
+        cancel_at=now + timedelta(days=3),
+        current_period_start=now,
+        current_period_end=now + timedelta(days=30),
+        stripe_created=now,
+        seat_sync_state=SeatSyncState.FAILED,
+        seat_sync_error="refused",
+    )
+    prepared = PreparedModels(Subscription, lambda ids: Subscription.filter(workspace_id__in=ids))
+    for _ in range(2):
+        (got,) = await prepared([ws])
+        same = await Subscription.get(id=row.id)
+        fields = Subscription._meta.db_fields
+        assert {f: getattr(got, f) for f in fields} == {f: getattr(same, f) for f in fields}
+        assert got.seat_sync_state is SeatSyncState.FAILED and got.ended_at is None
+        assert got.cancel_at is not None and got.cancel_at.utcoffset() == timedelta(0)
+        assert got.cancel_at.isoformat() == same.cancel_at.isoformat()  # type: ignore[union-attr]
+    got.seat_quantity = 4
+    await got.save(update_fields=["seat_quantity"])
+    assert (await Subscription.get(id=row.id)).seat_quantity == 4
