@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from strawberry.dataloader import DataLoader
 
 from seatbill.models import Invitation, InvitationStatus, Invoice, Membership, Subscription, User
-from seatbill.prepared import PreparedValues
+from seatbill.prepared import Converters, PreparedValues
 from seatbill.services import mirror, seats
 
 
@@ -21,30 +23,46 @@ async def _users(ids: Sequence[uuid.UUID]) -> list[User | None]:
 
 # A member as the list needs it: the membership's fields and its user's (one joined row).
 MEMBER_FIELDS = ("id", "workspace_id", "role", "joined_at", "user_id", "user__email", "user__name")
-MemberRow = dict[str, Any]
+MemberRow = Mapping[str, Any]
 _member_rows = PreparedValues(
     Membership,
     lambda ids: (
         Membership.filter(workspace_id__in=ids).order_by("joined_at", "id").values(*MEMBER_FIELDS)
     ),
 )
+# One workspace's (the common read): the same rows without the workspace id to group them by.
+_one_workspace_member_rows = PreparedValues(
+    Membership,
+    lambda workspace_id: (
+        Membership.filter(workspace_id=workspace_id)
+        .order_by("joined_at", "id")
+        .values(*(f for f in MEMBER_FIELDS if f != "workspace_id"))
+    ),
+)
 
 
-async def _members(workspace_ids: Sequence[uuid.UUID]) -> list[list[MemberRow]]:
-    """Plain rows, not models: a list of hundreds of members builds no ORM objects."""
+@dataclass(frozen=True)
+class MemberRows:
+    """A workspace's members as the database returned them (MEMBER_FIELDS), and how to convert
+    a column as `.values()` would: a list of hundreds of members builds no ORM objects and
+    converts only what the GraphQL objects need (seatbill.schema.types.Member.list_of)."""
+
+    rows: Sequence[MemberRow]
+    convert: Converters
+
+
+async def _members(workspace_ids: Sequence[uuid.UUID]) -> list[MemberRows]:
+    if len(workspace_ids) == 1:
+        return [MemberRows(*await _one_workspace_member_rows.records(workspace_ids[0]))]
+    rows, convert = await _member_rows.records(list(workspace_ids))
     grouped: dict[uuid.UUID, list[MemberRow]] = defaultdict(list)
-    for row in await _member_rows(list(workspace_ids)):
+    for row in rows:
         grouped[_uuid(row["workspace_id"])].append(row)
-    return [grouped[i] for i in workspace_ids]
+    return [MemberRows(grouped[i], convert) for i in workspace_ids]
 
 
 def _uuid(value: object) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-
-
-async def _billable(workspace_ids: Sequence[uuid.UUID]) -> list[int]:
-    counts = await seats.billable_counts(workspace_ids)
-    return [counts[i] for i in workspace_ids]
 
 
 async def _pending_invitations(workspace_ids: Sequence[uuid.UUID]) -> list[list[Invitation]]:
@@ -81,16 +99,59 @@ async def _invoices(workspace_ids: Sequence[uuid.UUID]) -> list[list[Invoice]]:
 
 
 class Loaders:
+    """A request's dataloaders, each made when the request first uses it (a read uses three
+    or four of the eight)."""
+
     def __init__(self) -> None:
         self.viewer_id: uuid.UUID | None = None
-        self.user = DataLoader(load_fn=_users)
-        self.members: DataLoader[uuid.UUID, list[MemberRow]] = DataLoader(load_fn=_members)
-        self.billable_seats = DataLoader(load_fn=_billable)
-        self.pending_invitations = DataLoader(load_fn=_pending_invitations)
-        self.viewer_membership = DataLoader(load_fn=self._viewer_memberships)
-        self.current_subscription = DataLoader(load_fn=_current_subscriptions)
-        self.invoice_by_stripe_id = DataLoader(load_fn=_invoices_by_stripe_id)
-        self.invoices = DataLoader(load_fn=_invoices)
+
+    @cached_property
+    def user(self) -> DataLoader[uuid.UUID, User | None]:
+        return DataLoader(load_fn=_users)
+
+    @cached_property
+    def members(self) -> DataLoader[uuid.UUID, MemberRows]:
+        return DataLoader(load_fn=_members)
+
+    @cached_property
+    def billable_seats(self) -> DataLoader[uuid.UUID, int]:
+        return DataLoader(load_fn=self._billable)
+
+    @cached_property
+    def pending_invitations(self) -> DataLoader[uuid.UUID, list[Invitation]]:
+        return DataLoader(load_fn=_pending_invitations)
+
+    @cached_property
+    def viewer_membership(self) -> DataLoader[uuid.UUID, Membership | None]:
+        return DataLoader(load_fn=self._viewer_memberships)
+
+    @cached_property
+    def current_subscription(self) -> DataLoader[uuid.UUID, Subscription | None]:
+        return DataLoader(load_fn=_current_subscriptions)
+
+    @cached_property
+    def invoice_by_stripe_id(self) -> DataLoader[str, Invoice | None]:
+        return DataLoader(load_fn=_invoices_by_stripe_id)
+
+    @cached_property
+    def invoices(self) -> DataLoader[uuid.UUID, list[Invoice]]:
+        return DataLoader(load_fn=_invoices)
+
+    async def _billable(self, workspace_ids: Sequence[uuid.UUID]) -> list[int]:
+        """Billable members are a workspace's memberships: where this request lists them
+        anyway (members and seats in one read), their number comes from that list instead
+        of a count of its own (one query fewer, and both from the same snapshot)."""
+        listed = self.__dict__.get("members")
+        asked = {
+            i: future
+            for i in workspace_ids
+            if listed is not None and (future := listed.cache_map.get(i)) is not None
+        }
+        rest = [i for i in workspace_ids if i not in asked]
+        counts = await seats.billable_counts(rest) if rest else {}
+        for i, future in asked.items():
+            counts[i] = len((await future).rows)
+        return [counts[i] for i in workspace_ids]
 
     async def _viewer_memberships(
         self, workspace_ids: Sequence[uuid.UUID]

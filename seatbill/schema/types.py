@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 import strawberry
 from strawberry.types import Info
 
 from seatbill import models
+from seatbill.prepared import Converters
 from seatbill.schema.billing import (
     BillingState,
     InvoiceConnection,
@@ -142,20 +144,26 @@ class Member:
         )
 
     @classmethod
-    def of_row(cls, row: MemberRow) -> Member:
-        """From the members loader's plain row (no ORM objects)."""
-        user_id = row["user_id"]
-        return cls(
-            id=strawberry.ID(str(row["id"])),
-            role=row["role"],
-            joined_at=row["joined_at"],
-            user=User(
-                id=strawberry.ID(str(user_id)),
-                email=row["user__email"],
-                name=row["user__name"],
-                _id=user_id,
-            ),
-        )
+    def list_of(cls, rows: Sequence[MemberRow], convert: Converters) -> list[Member]:
+        """From the members loader's rows as the database returned them (no ORM objects)."""
+        role, joined_at, user_id = convert["role"], convert["joined_at"], convert["user_id"]
+        members = []
+        for row in rows:
+            user = user_id(row["user_id"])
+            members.append(
+                cls(
+                    id=strawberry.ID(str(row["id"])),
+                    role=role(row["role"]),
+                    joined_at=joined_at(row["joined_at"]),
+                    user=User(
+                        id=strawberry.ID(str(user)),
+                        email=row["user__email"],
+                        name=row["user__name"],
+                        _id=user,
+                    ),
+                )
+            )
+        return members
 
 
 @strawberry.type(description="Seats the workspace uses and may use.")
@@ -188,8 +196,8 @@ class Workspace:
 
     @strawberry.field
     async def members(self, info: Info[Context, None]) -> list[Member]:
-        rows = await info.context.loaders.members.load(self._id)
-        return [Member.of_row(row) for row in rows]
+        found = await info.context.loaders.members.load(self._id)
+        return Member.list_of(found.rows, found.convert)
 
     @strawberry.field(description="Pending invitations; visible to owners and admins.")
     async def invitations(self, info: Info[Context, None]) -> list[Invitation]:
