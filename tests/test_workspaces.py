@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from seatbill.models import Invitation, Membership, Workspace
-from tests.conftest import Api
+from seatbill.auth import Claims
+from seatbill.models import Invitation, Membership, User, Workspace
+from seatbill.services.workspaces import RecentUsers
+from tests.conftest import Api, count_queries
 
 WORKSPACE = """
 query($id: ID!) { workspace(id: $id) {
@@ -275,3 +279,26 @@ async def test_user_profile_follows_token_claims(api: Api) -> None:
     assert me["email"] == person.email and me["name"] == "Carol"
     again = (await api.data("{ me { id } }", who=person))["me"]
     assert again["id"] == me["id"]
+
+
+async def test_a_viewer_is_upserted_once_a_minute_per_claims(api: Api) -> None:
+    """The same claims within a minute: the user made current a moment ago, no read; other
+    claims (a renamed user) or a minute later: upserted again."""
+    now = [1000.0]
+    recent = RecentUsers(clock=lambda: now[0])
+    subject = f"recent-{uuid.uuid4().hex[:8]}"
+    claims = Claims(subject=subject, email=f"{subject}@example.com", name="Recent")
+    first = await recent.upsert(claims)
+    with count_queries() as counted:
+        assert (await recent.upsert(claims)).id == first.id
+    assert counted.queries == []
+    renamed = replace(claims, name="Renamed")
+    with count_queries() as counted:
+        assert (await recent.upsert(renamed)).name == "Renamed"
+    assert counted.queries
+    assert (await User.get(subject=subject)).name == "Renamed"
+    now[0] += 61
+    with count_queries() as counted:
+        assert (await recent.upsert(claims)).name == "Recent"
+    assert counted.queries
+    assert (await User.get(subject=subject)).name == "Recent"

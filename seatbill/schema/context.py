@@ -23,6 +23,8 @@ class Context:
     verifier: TokenVerifier
     catalog: Catalog
     gateway: StripeGateway | None = None
+    # The app's users upserted lately (None: every request upserts its viewer).
+    users: workspaces.RecentUsers | None = None
     loaders: Loaders = field(default_factory=Loaders)
     _viewer: User | None = None
     # The token's `email_verified` (None: it does not say); read after viewer().
@@ -35,7 +37,11 @@ class Context:
                 claims = await self.verifier.verify(self.request.headers.get("authorization"))
             except AuthError as exc:
                 raise GraphQLError(str(exc), extensions={"code": "UNAUTHENTICATED"}) from None
-            self._viewer = await workspaces.upsert_user(claims)
+            self._viewer = await (
+                self.users.upsert(claims)
+                if self.users is not None
+                else workspaces.upsert_user(claims)
+            )
             self.email_verified = claims.email_verified
             self.loaders.viewer_id = self._viewer.id
         return self._viewer

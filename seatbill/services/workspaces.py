@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -19,6 +20,7 @@ from seatbill.models import Invitation, InvitationStatus, Membership, Role, User
 from seatbill.prepared import PreparedModels
 from seatbill.services import mirror, rate_limits, seat_sync, seats, validation
 from seatbill.services.errors import DomainError, ErrorCode, not_found
+from seatbill.ttl_cache import ExpiringCache
 
 MANAGERS = (Role.OWNER, Role.ADMIN)
 
@@ -39,6 +41,30 @@ _member_workspace = PreparedModels(
         id=workspace_id, deleted_at__isnull=True, memberships__user_id=user_id
     ),
 )
+
+
+# A user upserted from a token's claims serves requests with the same claims this long.
+RECENT_USER_SECONDS = 60.0
+RECENT_USERS_MAX = 10_000
+
+
+class RecentUsers:
+    """The users upserted lately, by the claims they were upserted from (one per app, so per
+    database). A client sends the same token with every request and its user row was made
+    current from those claims a moment ago, so its next requests skip that read. Users are
+    never deleted and only upsert_user changes one; if another token of the same subject with
+    other claims changed the row meanwhile, this token's requests make it current again once
+    the entry expires (RECENT_USER_SECONDS)."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._users: ExpiringCache[Claims, User] = ExpiringCache(RECENT_USERS_MAX, clock)
+
+    async def upsert(self, claims: Claims) -> User:
+        user = self._users.get(claims)
+        if user is None:
+            user = await upsert_user(claims)
+            self._users.put(claims, user, self._users.clock() + RECENT_USER_SECONDS)
+        return user
 
 
 async def upsert_user(claims: Claims) -> User:
