@@ -6,7 +6,6 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import partial
 from typing import Any
 
 from cross_web import HTTPException
@@ -20,7 +19,6 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.extensions import MaskErrors
 from tortoise import Tortoise, connections
 
 from seatbill.auth import TokenVerifier
@@ -29,7 +27,6 @@ from seatbill.config import Settings
 from seatbill.cors import cors_middleware
 from seatbill.db import tortoise_config
 from seatbill.graphql_http import ASSETS_PATH, GRAPHIQL_ASSETS, PersistedQueries, serve_graphql
-from seatbill.graphql_metrics import GraphQLMetrics
 from seatbill.limits import BadBody, BodySizeLimit, parse_request_json
 from seatbill.logs import RequestIdMiddleware
 from seatbill.metrics_route import metrics
@@ -37,6 +34,7 @@ from seatbill.schema import build_schema
 from seatbill.schema.context import Context
 from seatbill.services.seat_sync import SeatSyncWorker
 from seatbill.services.stripe_gateway import StripeGateway
+from seatbill.services.workspaces import RecentUsers
 from seatbill.webhooks.processor import WebhookProcessor
 from seatbill.webhooks.route import stripe_webhook
 
@@ -56,14 +54,9 @@ class GraphQLApp(GraphQL[Context, None]):
     def __init__(self, settings: Settings, catalog: Catalog, gateway: StripeGateway | None) -> None:
         schema = build_schema(
             settings,
-            [
-                partial(
-                    MaskErrors,
-                    should_mask_error=_is_unexpected,
-                    error_message="Internal server error",
-                ),
-                GraphQLMetrics,
-            ],
+            mask_errors=_is_unexpected,
+            masked_message="Internal server error",
+            metrics=True,
         )
         super().__init__(
             schema,
@@ -74,6 +67,7 @@ class GraphQLApp(GraphQL[Context, None]):
         self.catalog = catalog
         self.gateway = gateway
         self.verifier = TokenVerifier(settings)
+        self.users = RecentUsers()
         self.persisted_queries = PersistedQueries(settings.persisted_queries_cache_size)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -109,6 +103,7 @@ class GraphQLApp(GraphQL[Context, None]):
             verifier=self.verifier,
             catalog=self.catalog,
             gateway=self.gateway,
+            users=self.users,
         )
 
 

@@ -9,12 +9,11 @@ operation name (bounded: :func:`seatbill.metrics.operation_label`) and outcome:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from graphql import OperationDefinitionNode
+from graphql import DocumentNode, GraphQLError, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
-from strawberry.types import ExecutionContext
 
 from seatbill.metrics import UNKNOWN, observe_graphql, operation_label
 
@@ -23,14 +22,13 @@ USER_ERROR = "user_error"
 ERROR = "error"
 
 
-def _operation(context: ExecutionContext) -> str:
-    document = context.graphql_document
-    if document is None:  # not parsed
+def operation_of(document: DocumentNode | None, name: str | None) -> str:
+    """The operation label of a request for ``name`` in ``document`` (None: not parsed)."""
+    if document is None:
         return UNKNOWN
     operations = [
         node for node in document.definitions if isinstance(node, OperationDefinitionNode)
     ]
-    name = context.operation_name
     if name is None:
         return operation_label(None) if len(operations) == 1 else UNKNOWN
     if not any(node.name is not None and node.name.value == name for node in operations):
@@ -45,23 +43,29 @@ def _has_user_errors(data: Any) -> bool:
     return any(isinstance(v, dict) and bool(v.get("userErrors")) for v in data.values())
 
 
-def _outcome(context: ExecutionContext) -> str:
-    if context.pre_execution_errors:
+def outcome_of(pre_execution_errors: Sequence[GraphQLError] | None, result: Any) -> str:
+    """``result``: the operation's ExecutionResult (strawberry's or graphql-core's), or None."""
+    if pre_execution_errors:
         return ERROR
-    result = context.result
     if result is None or result.errors:
         return ERROR
     return USER_ERROR if _has_user_errors(result.data) else OK
 
 
 class GraphQLMetrics(SchemaExtension):
+    """For operations that go through strawberry's extensions; a known query skips them
+    (seatbill.schema.Schema) and is counted there with the same two functions."""
+
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()
         outcome = ERROR
+        context = self.execution_context
         try:
             yield
-            outcome = _outcome(self.execution_context)
+            outcome = outcome_of(context.pre_execution_errors, context.result)
         finally:
             observe_graphql(
-                _operation(self.execution_context), outcome, time.perf_counter() - started
+                operation_of(context.graphql_document, context.operation_name),
+                outcome,
+                time.perf_counter() - started,
             )

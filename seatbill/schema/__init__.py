@@ -3,22 +3,34 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
+from typing import Any, TypeGuard, cast
 
 import strawberry
-from graphql import ASTValidationRule, GraphQLError
+from graphql import ASTValidationRule, DocumentNode, GraphQLError
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql import execute as graphql_execute
+from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
+    MaskErrors,
     MaxTokensLimiter,
     SchemaExtension,
 )
 from strawberry.extensions.max_aliases import create_validator as alias_limit
 from strawberry.extensions.query_depth_limiter import create_validator as depth_limit
-from strawberry.types import ExecutionContext, Info
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
+from strawberry.types import ExecutionContext, ExecutionResult, Info
+from strawberry.types.graphql import OperationType
+from strawberry.utils.operation import get_operation_type
 
 from seatbill.config import Settings
+from seatbill.graphql_metrics import ERROR, GraphQLMetrics, operation_of, outcome_of
+from seatbill.metrics import observe_graphql
 from seatbill.resolvers import billing as billing_resolvers
 from seatbill.resolvers import members as member_resolvers
 from seatbill.resolvers import workspaces as workspace_resolvers
@@ -32,6 +44,7 @@ from seatbill.schema.billing_inputs import (
 )
 from seatbill.schema.context import Context
 from seatbill.schema.document_cache import CachedDocuments, DocumentCache
+from seatbill.schema.executor import CompiledQueryExecutor
 from seatbill.schema.payloads import (
     DeleteWorkspacePayload,
     InvitationPayload,
@@ -121,6 +134,105 @@ _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 class Schema(strawberry.Schema):
     # With introspection off, error messages must not reveal the schema's names either.
     hide_suggestions: bool = False
+    # The documents that passed this schema's parse limits and validation (build_schema).
+    documents: DocumentCache | None = None
+    # What build_schema added around every operation, for the known-document path below.
+    masker: MaskErrors | None = None
+    metrics: bool = False
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        """A query text this schema has parsed and validated before goes straight to
+        execution. strawberry would run every extension's hooks for it (about a quarter of
+        a small read's cost): the document cache's, which find it; the limits' and
+        introspection's, which only matter while parsing and validating, which a known
+        document skips; and the masking and the metrics, which this path applies itself,
+        with the same functions. Any other text takes strawberry's whole path."""
+        document = self.documents.get(query) if self.documents is not None and query else None
+        if document is None:
+            return await super().execute(
+                query,
+                variable_values,
+                context_value,
+                root_value,
+                operation_name,
+                allowed_operation_types,
+                operation_extensions,
+            )
+        started = time.perf_counter()
+        outcome = ERROR
+        try:
+            result = await self._execute_known(
+                document,
+                variable_values,
+                context_value,
+                root_value,
+                operation_name,
+                DEFAULT_ALLOWED_OPERATION_TYPES
+                if allowed_operation_types is None
+                else allowed_operation_types,
+                operation_extensions,
+            )
+            outcome = outcome_of(None, result)
+            if result.errors and self.masker is not None:
+                result.errors = self.masker._process_errors(result.errors)
+            return result
+        finally:
+            if self.metrics:
+                observe_graphql(
+                    operation_of(document, operation_name), outcome, time.perf_counter() - started
+                )
+
+    async def _execute_known(
+        self,
+        document: DocumentNode,
+        variable_values: dict[str, Any] | None,
+        context_value: Any | None,
+        root_value: Any | None,
+        operation_name: str | None,
+        allowed_operation_types: Iterable[OperationType],
+        operation_extensions: dict[str, Any] | None,
+    ) -> ExecutionResult:
+        # The checks strawberry makes between parsing and validation, with its exceptions.
+        try:
+            operation_type = get_operation_type(document, operation_name)
+        except RuntimeError as error:
+            raise CannotGetOperationTypeError(operation_name) from error
+        if operation_type not in allowed_operation_types:
+            raise InvalidOperationTypeError(operation_type)
+        try:
+            executed = graphql_execute(
+                self._schema,
+                document,
+                root_value=root_value,
+                context_value=context_value,
+                variable_values=variable_values,
+                operation_name=operation_name,
+                is_awaitable=cast(
+                    "Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable
+                ),
+                executor_class=self.execution_context_class,
+                operation_extensions=operation_extensions,
+            )
+            if optimized_is_awaitable(executed):
+                executed = await cast("Awaitable[GraphQLExecutionResult]", executed)
+        except Exception as exc:  # as strawberry: an error answer, not a crash
+            failure = (
+                exc if isinstance(exc, GraphQLError) else GraphQLError(str(exc), original_error=exc)
+            )
+            executed = GraphQLExecutionResult(None, [failure])
+        assert isinstance(executed, GraphQLExecutionResult)
+        if executed.errors:
+            self.process_errors(executed.errors)
+        return ExecutionResult(data=executed.data, errors=executed.errors)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -134,8 +246,17 @@ class Schema(strawberry.Schema):
 
 
 def build_schema(
-    settings: Settings, extra_extensions: Sequence[Callable[[], SchemaExtension]] = ()
+    settings: Settings,
+    *,
+    mask_errors: Callable[[GraphQLError], bool] | None = None,
+    masked_message: str = "Internal server error",
+    metrics: bool = False,
+    compiled: bool = True,
 ) -> strawberry.Schema:
+    """``mask_errors``: which errors to answer with ``masked_message`` instead (strawberry's
+    MaskErrors); ``metrics``: count and time every operation for /metrics. ``compiled=False``
+    (tests compare the two): strawberry's and graphql-core's execution all the way, for known
+    documents too."""
     introspection: list[Callable[[], SchemaExtension]] = (
         [] if settings.introspection else [DisableIntrospection]
     )
@@ -145,9 +266,15 @@ def build_schema(
         depth_limit(settings.max_query_depth, should_ignore=None),
         alias_limit(settings.max_query_aliases),
     ]
+    masking: list[Callable[[], SchemaExtension]] = (
+        []
+        if mask_errors is None
+        else [partial(MaskErrors, should_mask_error=mask_errors, error_message=masked_message)]
+    )
     schema = Schema(
         query=Query,
         mutation=Mutation,
+        execution_context_class=CompiledQueryExecutor if compiled else None,
         extensions=[
             partial(CachedDocuments, documents),
             *introspection,
@@ -155,8 +282,12 @@ def build_schema(
             # made once here instead of in every request's extension instance.
             partial(AddValidationRules, limits),
             partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
-            *extra_extensions,
+            *masking,
+            *([GraphQLMetrics] if metrics else []),
         ],
     )
     schema.hide_suggestions = not settings.introspection
+    schema.documents = documents if compiled else None
+    schema.masker = masking[0]() if masking else None  # type: ignore[assignment]
+    schema.metrics = metrics
     return schema
