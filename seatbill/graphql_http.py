@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -31,6 +32,7 @@ GRAPHIQL_ASSETS = GRAPHIQL_DIR / "vendor"
 ASSETS_PATH = "/graphql/assets"
 
 
+@lru_cache(maxsize=256)  # clients send a handful of Accept headers, each on every request
 def negotiate(accept: str | None) -> str:
     """The response media type for an Accept header: application/graphql-response+json when
     the client prefers it (or ranks it level with application/json), application/json
