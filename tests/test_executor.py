@@ -177,6 +177,12 @@ def test_the_api_reads_are_planned(settings: Settings) -> None:
     for query in API_QUERIES[:5]:
         assert _plan_of(query, schema) is not None, query
     assert _plan_of(API_QUERIES[-1], schema) is None  # @include
+    # Resolvers that must not run twice (a plan given up runs them again): not planned.
+    for once in (
+        "query($id: ID!) { workspace(id: $id) { name paymentMethod { brand } } }",
+        "query($id: ID!) { previewSeatChange(workspaceId: $id, seats: 3) { __typename } }",
+    ):
+        assert _plan_of(once, schema) is None, once
 
 
 @pytest.mark.parametrize("query", API_QUERIES)

@@ -44,7 +44,7 @@ from seatbill.schema.billing_inputs import (
 )
 from seatbill.schema.context import Context
 from seatbill.schema.document_cache import CachedDocuments, DocumentCache
-from seatbill.schema.executor import CompiledQueryExecutor
+from seatbill.schema.executor import RUN_ONCE, CompiledQueryExecutor
 from seatbill.schema.payloads import (
     DeleteWorkspacePayload,
     InvitationPayload,
@@ -68,10 +68,12 @@ class Query:
     preview_seat_change: ProrationPreview = strawberry.field(
         resolver=billing_resolvers.preview_seat_change,
         description="What updateSeats would charge now and on the next invoice (owners, admins).",
+        metadata=RUN_ONCE,
     )
     preview_plan_change: ProrationPreview = strawberry.field(
         resolver=billing_resolvers.preview_plan_change,
         description="What switchPlan would charge now and on the next invoice (owners, admins).",
+        metadata=RUN_ONCE,
     )
 
     @strawberry.field(description="The plans on offer.")

@@ -21,9 +21,10 @@ key, how to get its value and how to complete that value.
 
 The plan only ever produces a complete answer without errors. Anything else (an exception
 from a resolver, a null for a non-null field, a value its type refuses) abandons it and the
-operation runs again through graphql-core, which reports the error exactly as it always did;
-queries only read, so running one again changes nothing (the viewer's row is an upsert of the
-same claims). Operations a plan does not cover go to graphql-core directly: mutations,
+operation runs again through graphql-core, which reports the error exactly as it always did.
+Query resolvers read, so running one again changes nothing (the viewer's row is an upsert of
+the same claims); the few that must not run twice (RUN_ONCE: rate-limited previews, Stripe
+reads) keep their queries out of plans. Operations a plan does not cover go to graphql-core directly: mutations,
 subscriptions, documents with directives (``@skip``, ``@include``, ``@defer``...), abstract
 types, introspection, and schemas with resolver middleware. ``tests/test_executor.py``
 compares both executors' answers.
@@ -67,6 +68,12 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
 log = logging.getLogger("seatbill.executor")
+
+# strawberry field metadata for resolvers that must not run twice for one request: a plan that
+# is abandoned runs its resolvers again through graphql-core, so queries selecting one of
+# these are not planned (rate-limited previews, which also call Stripe; Stripe reads).
+_RUN_ONCE_KEY = "seatbill.run_once"
+RUN_ONCE: dict[str, bool] = {_RUN_ONCE_KEY: True}
 
 # Plans kept (by operation node); the document cache keeps 500 documents.
 MAX_PLANS = 500
@@ -452,6 +459,9 @@ class CompiledQueryExecutor(StrawberryGraphQLCoreExecutionContext):
             field = self.schema.get_field(kind, name)
             if field is None:
                 continue  # graphql-core leaves out what the type does not have
+            definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+            if isinstance(definition, StrawberryField) and definition.metadata.get(_RUN_ONCE_KEY):
+                raise _NotCovered
             completion = self._completion(field.type, group)
             attribute = _plain_attribute(field)
             if attribute is not None and not nodes[0].arguments:

@@ -25,6 +25,7 @@ from seatbill.schema.billing import (
 )
 from seatbill.schema.context import Context
 from seatbill.schema.enums import BillingInterval as BillingInterval  # re-exported
+from seatbill.schema.executor import RUN_ONCE
 from seatbill.schema.loaders import MemberRow
 from seatbill.schema.plans import PlanLimit
 from seatbill.services import billing, entitlements
@@ -236,7 +237,8 @@ class Workspace:
     @strawberry.field(
         description="The card the workspace's invoices are charged to (Stripe's default for "
         "its customer), read from Stripe. Null without one, and unless you are its owner or "
-        "an admin."
+        "an admin.",
+        metadata=RUN_ONCE,
     )
     async def payment_method(self, info: Info[Context, None]) -> PaymentMethod | None:
         if not await sees_money(info, self._id):
