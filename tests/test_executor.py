@@ -19,6 +19,7 @@ from starlette.requests import Request
 from seatbill.auth import TokenVerifier
 from seatbill.catalog import default_catalog_path, load_catalog
 from seatbill.config import Settings
+from seatbill.models import Membership
 from seatbill.schema import build_schema
 from seatbill.schema.context import Context
 from seatbill.schema.executor import CompiledQueryExecutor
@@ -219,3 +220,36 @@ async def test_api_schema_answers_alike(
                 # query with a directive has no plan: graphql-core answers it directly).
                 gave_up = bool(expected["errors"]) and "@include" not in query
                 assert bool(caplog.records) == gave_up, caplog.records
+
+
+async def test_member_lists_answer_the_rows(api: Api) -> None:
+    """Member lists are made from the loader's rows as asyncpg or SQLite return them
+    (Member.list_of): every field of Member and User as the ORM's rows say, in order."""
+    owner = api.person("executor-rows")
+    workspace_id = await api.create_workspace(owner, "Rows")
+    await add_members(workspace_id, 4)
+    query = (
+        "query($id: ID!) { workspace(id: $id) { members { id role joinedAt "
+        "user { id email name invitations { id } } } } }"
+    )
+    for _ in range(2):
+        members = (await api.data(query, {"id": workspace_id}, owner))["workspace"]["members"]
+        rows = (
+            await Membership.filter(workspace_id=workspace_id)
+            .order_by("joined_at", "id")
+            .prefetch_related("user")
+        )
+        assert members == [
+            {
+                "id": str(row.id),
+                "role": row.role.name,
+                "joinedAt": row.joined_at.isoformat(),
+                "user": {
+                    "id": str(row.user.id),
+                    "email": row.user.email,
+                    "name": row.user.name,
+                    "invitations": [],
+                },
+            }
+            for row in rows
+        ]
