@@ -10,8 +10,13 @@ PostgreSQL (tests/test_prepared.py compares them). Arguments are UUIDs, strings,
 them, compared with UUID or text columns (not enum columns: the stand-ins are not members);
 no argument may be None.
 
+On PostgreSQL the rows come straight from the asyncpg pool of Tortoise's client, and models
+are made as `Model._init_from_db` makes them, with quicker conversions of UUIDs, enums and UTC
+datetimes (see _records, _quick and _model_maker).
+
 This reads Tortoise internals (`_make_query`, `_fields_for_select`, `resolve_to_python_value`,
-`query.get_parameterized_sql`), checked against tortoise-orm 1.1 by the tests.
+`query.get_parameterized_sql`, the client's `_pool`, the model metadata's field lists and
+`_init_from_db`'s flags), checked against tortoise-orm 1.1 by the tests.
 """
 
 from __future__ import annotations
