@@ -5,7 +5,10 @@ the webhook event processor are both one."""
 from __future__ import annotations
 
 import asyncio
-from typing import ClassVar, Self
+from datetime import datetime
+from typing import Any, ClassVar, Self
+
+from tortoise.queryset import QuerySet
 
 
 class BackgroundLoop:
@@ -78,3 +81,13 @@ class BackgroundLoop:
             self._wakeup.set()
         else:
             loop.call_soon_threadsafe(self._wakeup.set)
+
+
+async def earliest_attempt(pending: QuerySet[Any]) -> datetime | None:
+    """When the first of ``pending`` (rows with a ``next_attempt_at``: the seat outbox, the
+    webhook inbox) is due, so a loop can sleep until then; None when there is none."""
+    upcoming = (
+        await pending.order_by("next_attempt_at").limit(1).values_list("next_attempt_at", flat=True)
+    )
+    found = upcoming[0] if upcoming else None
+    return found if isinstance(found, datetime) else None

@@ -25,7 +25,7 @@ from enum import StrEnum
 import stripe
 from tortoise.transactions import in_transaction
 
-from seatbill.background import BackgroundLoop
+from seatbill.background import BackgroundLoop, earliest_attempt
 from seatbill.catalog import Catalog, SeatMode
 from seatbill.metrics import SEAT_SYNC_PASSES
 from seatbill.models import (
@@ -223,14 +223,8 @@ class SeatSyncWorker(BackgroundLoop):
             if self._stopping:
                 break
             await self.sync_workspace(workspace_id)
-        upcoming = (
-            await SeatOutbox.filter(processed_at__isnull=True)
-            .order_by("next_attempt_at")
-            .limit(1)
-            .values_list("next_attempt_at", flat=True)
-        )
-        next_due = upcoming[0] if upcoming else None
-        return len(workspace_ids), next_due if isinstance(next_due, datetime) else None
+        next_due = await earliest_attempt(SeatOutbox.filter(processed_at__isnull=True))
+        return len(workspace_ids), next_due
 
     async def sync_workspace(self, workspace_id: uuid.UUID) -> Outcome | None:
         """Bring Stripe's seat quantity for one workspace in line with its members; None when

@@ -31,7 +31,7 @@ from tortoise.expressions import F
 from tortoise.functions import Max
 from tortoise.transactions import in_transaction
 
-from seatbill.background import BackgroundLoop
+from seatbill.background import BackgroundLoop, earliest_attempt
 from seatbill.catalog import Catalog
 from seatbill.config import Settings
 from seatbill.metrics import WEBHOOK_EVENTS, WEBHOOK_LAG
@@ -152,7 +152,7 @@ class WebhookProcessor(BackgroundLoop):
             try:
                 claimed = await self.run_pass()
                 if not claimed:
-                    next_due = await self._next_due()
+                    next_due = await earliest_attempt(WebhookEvent.filter(outcome__in=PENDING))
             except Exception:
                 log.exception("webhook processor pass failed; trying again shortly")
                 await asyncio.sleep(min(1.0, self.config.poll_seconds))
@@ -168,16 +168,6 @@ class WebhookProcessor(BackgroundLoop):
                 await asyncio.wait_for(self._wakeup.wait(), timeout)
             except TimeoutError:
                 pass
-
-    async def _next_due(self) -> datetime | None:
-        upcoming = (
-            await WebhookEvent.filter(outcome__in=PENDING)
-            .order_by("next_attempt_at")
-            .limit(1)
-            .values_list("next_attempt_at", flat=True)
-        )
-        found = upcoming[0] if upcoming else None
-        return found if isinstance(found, datetime) else None
 
     # One pass -----------------------------------------------------------------------
 
