@@ -17,19 +17,24 @@ from stripe_emulator.store import State
 REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
 
 
-def open_invoice_intent(state: State, inv: Obj, pm_id: str | None, now: int) -> Obj:
-    """The PaymentIntent Stripe creates when it finalizes an invoice it does not charge at once
-    (``payment_behavior=default_incomplete``): ``requires_payment_method`` (or
-    ``requires_confirmation`` with the default card), its client secret the invoice's
-    ``confirmation_secret``, linked by an ``open`` invoice payment
-    (https://docs.stripe.com/api/invoices/object#invoice_object-confirmation_secret)."""
-    pi = objects.payment_intent(
+def _intent_for(inv: Obj, pm_id: str | None, now: int) -> Obj:
+    """A PaymentIntent for the invoice's amount due, from its customer."""
+    return objects.payment_intent(
         now,
         amount=int(inv["amount_due"]),
         currency=str(inv["currency"]),
         customer_id=str(inv["customer"]),
         pm_id=pm_id,
     )
+
+
+def open_invoice_intent(state: State, inv: Obj, pm_id: str | None, now: int) -> Obj:
+    """The PaymentIntent Stripe creates when it finalizes an invoice it does not charge at once
+    (``payment_behavior=default_incomplete``): ``requires_payment_method`` (or
+    ``requires_confirmation`` with the default card), its client secret the invoice's
+    ``confirmation_secret``, linked by an ``open`` invoice payment
+    (https://docs.stripe.com/api/invoices/object#invoice_object-confirmation_secret)."""
+    pi = _intent_for(inv, pm_id, now)
     pi["status"] = "requires_confirmation" if pm_id else "requires_payment_method"
     pi["amount_received"] = 0
     pi["_invoice"] = inv["id"]
@@ -72,13 +77,7 @@ def record_invoice_payment(state: State, inv: Obj, pm_id: str | None, now: int) 
         inpay["status_transitions"]["paid_at"] = now
         emit(state, "invoice_payment.paid", inpay, now=now)
         return inpay
-    pi = objects.payment_intent(
-        now,
-        amount=int(inv["amount_due"]),
-        currency=str(inv["currency"]),
-        customer_id=str(inv["customer"]),
-        pm_id=pm_id,
-    )
+    pi = _intent_for(inv, pm_id, now)
     state.add(pi)
     emit(state, "payment_intent.created", pi, now=now)
     emit(state, "payment_intent.succeeded", pi, now=now)
