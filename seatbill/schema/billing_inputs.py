@@ -13,7 +13,10 @@ from seatbill.services.billing import Preview
 
 
 @strawberry.input
-class StartCheckoutInput:
+class _PlanChoice:
+    """The fields a first subscription starts from, checkout and saved card alike (not a
+    type of the schema of its own: the inputs below carry them)."""
+
     workspace_id: strawberry.ID
     plan_id: strawberry.ID
     interval: BillingInterval
@@ -22,6 +25,10 @@ class StartCheckoutInput:
         description="Licensed plans: seats to buy, at least the active members. Auto plans "
         "bill the members and ignore it.",
     )
+
+
+@strawberry.input
+class StartCheckoutInput(_PlanChoice):
     success_url: str = strawberry.field(
         description="Where the hosted checkout returns after paying; "
         "{CHECKOUT_SESSION_ID} is replaced by the session id."
@@ -81,15 +88,7 @@ class CreateSetupIntentInput:
 
 
 @strawberry.input
-class SubscribeInput:
-    workspace_id: strawberry.ID
-    plan_id: strawberry.ID
-    interval: BillingInterval
-    seats: int | None = strawberry.field(
-        default=None,
-        description="Licensed plans: seats to buy, at least the active members. Auto plans "
-        "bill the members and ignore it.",
-    )
+class SubscribeInput(_PlanChoice):
     payment_method_id: str = strawberry.field(
         description="The card to charge (pm_...), e.g. from a SetupIntent confirmed with "
         "Stripe.js; it becomes the workspace's default card."
