@@ -209,25 +209,19 @@ async def _together(awaitables: Sequence[Awaitable[Any]]) -> list[Any]:
     if not others:
         return [await first]
     tasks = [asyncio.ensure_future(each) for each in others]
-    failure: BaseException | None = None
+    results: list[Any] = []
+    failure: Exception | None = None
     try:
-        results = [await first]
+        for each in (first, *tasks):
+            try:
+                results.append(await each)
+            except Exception as exc:
+                failure = failure or exc
+                results.append(None)
     except asyncio.CancelledError:
         for task in tasks:
             task.cancel()
         raise
-    except Exception as exc:
-        failure, results = exc, [None]
-    for task in tasks:
-        try:
-            results.append(await task)
-        except asyncio.CancelledError:
-            for pending in tasks:
-                pending.cancel()
-            raise
-        except Exception as exc:
-            failure = failure or exc
-            results.append(None)
     if failure is not None:
         raise failure
     return results
@@ -307,21 +301,14 @@ def _object(
                 continue
             if f.field is None:
                 raw = getattr(value, f.attribute)  # type: ignore[arg-type]
+                if f.completion.sync is not None:
+                    result[f.key] = f.completion.sync(raw)
+                    continue
             else:
                 raw = executor.resolve(kind, f, value, Path(path, f.key, kind.name))
-                if executor.is_awaitable(raw):
-                    result[f.key] = None
-                    waiting.append(f.key)
-                    awaitables.append(_then(executor, raw, f, Path(path, f.key, kind.name)))
-                    continue
-            if f.completion.sync is not None:
-                result[f.key] = f.completion.sync(raw)
-            else:
-                run = f.completion.run
-                assert run is not None
-                result[f.key] = None
-                waiting.append(f.key)
-                awaitables.append(run(executor, raw, Path(path, f.key, kind.name)))
+            result[f.key] = None
+            waiting.append(f.key)
+            awaitables.append(_then(executor, raw, f, Path(path, f.key, kind.name)))
         if awaitables:
             for key, completed in zip(waiting, await _together(awaitables), strict=True):
                 result[key] = completed
@@ -330,8 +317,9 @@ def _object(
     return _Completion(run=complete_async)
 
 
-async def _then(executor: CompiledQueryExecutor, raw: Awaitable[Any], f: _Field, path: Path) -> Any:
-    value = await raw
+async def _then(executor: CompiledQueryExecutor, raw: Any, f: _Field, path: Path) -> Any:
+    """The field's answer from its value (a resolver's, awaited when it is awaitable)."""
+    value = await raw if executor.is_awaitable(raw) else raw
     if f.completion.sync is not None:
         return f.completion.sync(value)
     assert f.completion.run is not None
