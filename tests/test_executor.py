@@ -8,6 +8,7 @@ import asyncio
 import enum
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -20,9 +21,13 @@ from seatbill.auth import TokenVerifier
 from seatbill.catalog import default_catalog_path, load_catalog
 from seatbill.config import Settings
 from seatbill.models import Membership
+from seatbill.prepared import Converters
 from seatbill.schema import build_schema
 from seatbill.schema.context import Context
 from seatbill.schema.executor import CompiledQueryExecutor
+from seatbill.schema.loaders import Loaders
+from seatbill.schema.rows import Column, Row, RowLayout, RowList
+from seatbill.schema.types import MEMBER_ROWS, Member
 from tests.conftest import Api, Person
 from tests.test_limits import add_members
 
@@ -41,6 +46,29 @@ class Leaf:
     name: str
     colour: Colour
     note: str | None = None
+
+    @strawberry.field
+    def loud(self) -> str:
+        return self.name.upper()
+
+
+# Leaves as rows (seatbill.schema.rows): the plan reads them from the rows, graphql-core from
+# the objects ``make`` makes (counted).
+made: list[Leaf] = []
+
+
+def _leaf_of_row(row: Row, convert: Converters) -> Leaf:
+    leaf = Leaf(name=row["name"], colour=convert["colour"](row["colour"]), note=row["note"])
+    made.append(leaf)
+    return leaf
+
+
+LEAF_ROWS = RowLayout(
+    make=_leaf_of_row,
+    fields={"name": Column("name"), "colour": Column("colour"), "note": Column("note")},
+)
+# the colours by value; an unknown value stays as it is (and the enum refuses it)
+COLOURS = Converters({"colour": lambda value: Colour._value2member_map_.get(value, value)})
 
 
 @strawberry.type
@@ -89,6 +117,18 @@ class Query:
     async def fails(self) -> Node | None:
         raise RuntimeError("resolver failed")
 
+    @strawberry.field
+    async def rows(self, broken: str = "") -> Sequence[Leaf]:
+        rows: list[Row] = [
+            {"name": "a", "colour": "red", "note": None},
+            {"name": "b", "colour": "blue", "note": "n"},
+        ]
+        if broken == "null-name":
+            rows.append({"name": None, "colour": "red", "note": None})
+        if broken == "bad-colour":
+            rows.append({"name": "c", "colour": "green", "note": None})
+        return RowList(rows, COLOURS, LEAF_ROWS)
+
 
 plain_schema = strawberry.Schema(query=Query)
 compiled_schema = strawberry.Schema(query=Query, execution_context_class=CompiledQueryExecutor)
@@ -105,6 +145,10 @@ SMALL_QUERIES = [
     "query($n: Int!) { nodes { size(times: $n) } }",
     "{ nodes { id @include(if: false) label } }",
     "{ first { label } __typename }",
+    "{ rows { name colour note __typename } }",
+    "{ rows { name loud } }",
+    '{ rows(broken: "null-name") { name } }',
+    '{ rows(broken: "bad-colour") { colour } }',
 ]
 
 
@@ -122,6 +166,37 @@ async def test_small_schema_answers_alike(query: str) -> None:
     for _ in range(2):  # the second time from the kept plan
         got = _answer(await compiled_schema.execute(query, variable_values=variables))
         assert got == expected
+
+
+async def test_lists_of_rows_are_answered_from_the_rows() -> None:
+    """A RowList whose layout has every selected field makes no objects in a plan; a field
+    the layout lacks (a resolver) takes the objects, as graphql-core always does."""
+    query = "{ rows { name colour note } }"
+    for schema, objects in ((plain_schema, 2), (compiled_schema, 0), (compiled_schema, 0)):
+        made.clear()
+        result = await schema.execute(query)
+        assert result.errors is None
+        assert result.data == {
+            "rows": [
+                {"name": "a", "colour": "RED", "note": None},
+                {"name": "b", "colour": "BLUE", "note": "n"},
+            ]
+        }
+        assert len(made) == objects
+    made.clear()
+    result = await compiled_schema.execute("{ rows { name loud } }")
+    assert result.data == {"rows": [{"name": "a", "loud": "A"}, {"name": "b", "loud": "B"}]}
+    assert len(made) == 2
+
+
+def test_a_row_list_is_a_sequence_of_its_objects() -> None:
+    rows: list[Row] = [{"name": n, "colour": "red", "note": None} for n in "abc"]
+    leaves = RowList(rows, COLOURS, LEAF_ROWS)
+    assert len(leaves) == 3
+    assert [leaf.name for leaf in leaves] == ["a", "b", "c"]
+    assert leaves[-1].name == "c"
+    assert [leaf.name for leaf in leaves[1:]] == ["b", "c"]
+    assert leaves[0].colour is Colour.RED
 
 
 def _plan_of(query: str, schema: strawberry.Schema) -> Any:
@@ -223,33 +298,68 @@ async def test_api_schema_answers_alike(
 
 
 async def test_member_lists_answer_the_rows(api: Api) -> None:
-    """Member lists are made from the loader's rows as asyncpg or SQLite return them
-    (Member.list_of): every field of Member and User as the ORM's rows say, in order."""
+    """Member lists come from the loader's rows as asyncpg or SQLite return them (MEMBER_ROWS):
+    every field of Member and User as the ORM's rows say, in order, read from the rows (no
+    resolver selected) or from the objects made of them (with one)."""
     owner = api.person("executor-rows")
     workspace_id = await api.create_workspace(owner, "Rows")
     await add_members(workspace_id, 4)
-    query = (
-        "query($id: ID!) { workspace(id: $id) { members { id role joinedAt "
-        "user { id email name invitations { id } } } } }"
+    rows = (
+        await Membership.filter(workspace_id=workspace_id)
+        .order_by("joined_at", "id")
+        .prefetch_related("user")
     )
-    for _ in range(2):
-        members = (await api.data(query, {"id": workspace_id}, owner))["workspace"]["members"]
-        rows = (
-            await Membership.filter(workspace_id=workspace_id)
-            .order_by("joined_at", "id")
-            .prefetch_related("user")
+    expected = [
+        {
+            "id": str(row.id),
+            "role": row.role.name,
+            "joinedAt": row.joined_at.isoformat(),
+            "user": {"id": str(row.user.id), "email": row.user.email, "name": row.user.name},
+        }
+        for row in rows
+    ]
+    for invitations in ("", " invitations { id }"):
+        query = (
+            "query($id: ID!) { workspace(id: $id) { members { id role joinedAt "
+            f"user {{ id email name{invitations} }} }} }} }}"
         )
-        assert members == [
-            {
-                "id": str(row.id),
-                "role": row.role.name,
-                "joinedAt": row.joined_at.isoformat(),
-                "user": {
-                    "id": str(row.user.id),
-                    "email": row.user.email,
-                    "name": row.user.name,
-                    "invitations": [],
-                },
-            }
-            for row in rows
-        ]
+        for _ in range(2):
+            members = (await api.data(query, {"id": workspace_id}, owner))["workspace"]["members"]
+            if invitations:
+                for member in members:
+                    assert member["user"].pop("invitations") == []
+            assert members == expected
+
+
+def _read_by_layout(layout: RowLayout[Any], row: Row, convert: Converters) -> dict[str, Any]:
+    return {
+        name: _read_by_layout(source, row, convert)
+        if isinstance(source, RowLayout)
+        else source.read(row, convert)
+        for name, source in layout.fields.items()
+    }
+
+
+def _read_by_object(layout: RowLayout[Any], made: Any) -> dict[str, Any]:
+    return {
+        name: _read_by_object(source, getattr(made, name))
+        if isinstance(source, RowLayout)
+        else getattr(made, name)
+        for name, source in layout.fields.items()
+    }
+
+
+async def test_the_member_layout_reads_what_its_objects_hold(api: Api) -> None:
+    """Each field MEMBER_ROWS reads from a row is the field of the Member (and User) its
+    ``make`` makes of that row."""
+    owner = api.person("layout-rows")
+    workspace_id = await api.create_workspace(owner, "Layout")
+    await add_members(workspace_id, 3)
+    found = await Loaders().members.load(uuid.UUID(workspace_id))
+    assert len(found.rows) == 4
+    for row in found.rows:
+        member = MEMBER_ROWS.make(row, found.convert)
+        assert isinstance(member, Member)
+        assert _read_by_layout(MEMBER_ROWS, row, found.convert) == _read_by_object(
+            MEMBER_ROWS, member
+        )

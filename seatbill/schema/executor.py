@@ -67,6 +67,9 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
+from seatbill.prepared import Converters
+from seatbill.schema.rows import Row, RowLayout, RowList
+
 log = logging.getLogger("seatbill.executor")
 
 # strawberry field metadata for resolvers that must not run twice for one request: a plan that
@@ -104,6 +107,8 @@ class _Completion:
     text: bool = False
     # Refuses a null itself (a non-null type's completion needs no wrapper around it).
     non_null: bool = False
+    # An object type's: its selected fields (for lists of rows, which read them from rows).
+    fields: tuple[_Field, ...] | None = None
 
 
 def _leaf(kind: GraphQLLeafType, non_null: bool) -> SyncComplete:
@@ -174,12 +179,15 @@ def _check_iterable(value: Any) -> None:
 
 
 def _list(inner: _Completion) -> _Completion:
+    rows = _rows_completion(inner)
     if inner.sync is not None:
         sync = inner.sync
 
         def complete(value: Any) -> Any:
             if value is None:
                 return None
+            if value.__class__ is RowList and (fast := rows(value.layout)) is not None:
+                return fast(value.rows, value.convert)
             _check_iterable(value)
             return [sync(item) for item in value]
 
@@ -190,12 +198,92 @@ def _list(inner: _Completion) -> _Completion:
     async def complete_async(executor: CompiledQueryExecutor, value: Any, path: Path) -> Any:
         if value is None:
             return None
+        if value.__class__ is RowList and (fast := rows(value.layout)) is not None:
+            return fast(value.rows, value.convert)
         _check_iterable(value)
         return await _together(
             [run(executor, item, Path(path, index, None)) for index, item in enumerate(value)]
         )
 
     return _Completion(run=complete_async)
+
+
+RowsComplete = Callable[[Sequence[Row], Converters], list[Any]]
+
+
+def _rows_completion(item: _Completion) -> Callable[[RowLayout[Any]], RowsComplete | None]:
+    """For a list of ``item``s: the completion of a RowList with a given layout, made on first
+    sight of the layout (None when the layout lacks a selected field: the objects' path)."""
+    made: dict[RowLayout[Any], RowsComplete | None] = {}
+
+    def for_layout(layout: RowLayout[Any]) -> RowsComplete | None:
+        try:
+            return made[layout]
+        except KeyError:
+            fast = made[layout] = (
+                None if item.fields is None else _compiled_rows(item.fields, layout)
+            )
+            return fast
+
+    return for_layout
+
+
+def _compiled_rows(fields: Sequence[_Field], layout: RowLayout[Any]) -> RowsComplete | None:
+    """The answers of a list of objects read straight from their rows, as one function (like
+    _compiled_object: one list comprehension of dict displays), or None if a selected field
+    is not in the layout."""
+    names: dict[str, Any] = {}
+    columns: dict[str, str] = {}  # column -> the variable holding its converter
+
+    def name(value: Any) -> str:
+        key = f"n{len(names)}"
+        names[key] = value
+        return key
+
+    def answer(fields: Sequence[_Field], layout: RowLayout[Any]) -> str | None:
+        items: list[str] = []
+        for f in fields:
+            key = repr(f.key)
+            if f.constant is not None:
+                items.append(f"{key}: {name(f.constant)}")
+                continue
+            source = layout.fields.get(f.attribute) if f.attribute is not None else None
+            if isinstance(source, RowLayout):
+                if f.completion.fields is None:
+                    return None
+                nested = answer(f.completion.fields, source)
+                if nested is None:
+                    return None
+                items.append(f"{key}: {nested}")
+                continue
+            if source is None or f.completion.sync is None or f.completion.fields is not None:
+                return None  # a resolver field, or one the rows do not hold
+            convert = columns.setdefault(source.name, f"k{len(columns)}")
+            value = f"{convert}(row[{source.name!r}])"
+            if source.then is not None:
+                value = f"{name(source.then)}({value})"
+            complete = name(f.completion.sync)
+            if f.completion.text:
+                v = f"v{len(names)}"
+                items.append(
+                    f"{key}: ({v} if ({v} := {value}).__class__ is str else {complete}({v}))"
+                )
+            else:
+                items.append(f"{key}: {complete}({value})")
+        return "{" + ", ".join(items) + "}"
+
+    expression = answer(fields, layout)
+    if expression is None:
+        return None
+    source = "\n".join(
+        [
+            "def complete(rows, convert):",
+            *(f"    {variable} = convert[{column!r}]" for column, variable in columns.items()),
+            f"    return [{expression} for row in rows]",
+        ]
+    )
+    exec(compile(source, "<seatbill query plan>", "exec"), names)
+    return names["complete"]  # type: ignore[no-any-return]
 
 
 async def _together(awaitables: Sequence[Awaitable[Any]]) -> list[Any]:
@@ -284,7 +372,7 @@ def _object(
     if not root and all(
         f.field is None and (f.constant is not None or f.completion.sync) for f in plan
     ):
-        return _Completion(sync=_compiled_object(plan, non_null), non_null=non_null)
+        return _Completion(sync=_compiled_object(plan, non_null), non_null=non_null, fields=plan)
 
     async def complete_async(executor: CompiledQueryExecutor, value: Any, path: Path) -> Any:
         if not root:
@@ -314,7 +402,7 @@ def _object(
                 result[key] = completed
         return result
 
-    return _Completion(run=complete_async)
+    return _Completion(run=complete_async, fields=plan)
 
 
 async def _then(executor: CompiledQueryExecutor, raw: Any, f: _Field, path: Path) -> Any:

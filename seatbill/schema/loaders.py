@@ -45,7 +45,7 @@ _one_workspace_member_rows = PreparedValues(
 class MemberRows:
     """A workspace's members as the database returned them (MEMBER_FIELDS), and how to convert
     a column as `.values()` would: a list of hundreds of members builds no ORM objects and
-    converts only what the GraphQL objects need (seatbill.schema.types.Member.list_of)."""
+    converts only what the answer needs (seatbill.schema.types.MEMBER_ROWS)."""
 
     rows: Sequence[MemberRow]
     convert: Converters

@@ -26,8 +26,8 @@ from seatbill.schema.billing import (
 from seatbill.schema.context import Context
 from seatbill.schema.enums import BillingInterval as BillingInterval  # re-exported
 from seatbill.schema.executor import RUN_ONCE
-from seatbill.schema.loaders import MemberRow
 from seatbill.schema.plans import PlanLimit
+from seatbill.schema.rows import Column, Row, RowLayout, RowList
 from seatbill.services import billing, entitlements
 from seatbill.services.errors import DomainError, ErrorCode
 from seatbill.services.workspaces import now
@@ -126,6 +126,14 @@ class User:
     def of(cls, row: models.User) -> User:
         return cls(id=strawberry.ID(str(row.id)), email=row.email, name=row.name, _id=row.id)
 
+    @classmethod
+    def of_member_row(cls, row: Row, convert: Converters) -> User:
+        """A member's user from a members loader's row (MEMBER_ROWS)."""
+        user = convert["user_id"](row["user_id"])
+        return cls(
+            id=strawberry.ID(str(user)), email=row["user__email"], name=row["user__name"], _id=user
+        )
+
 
 @strawberry.type
 class Member:
@@ -145,26 +153,33 @@ class Member:
         )
 
     @classmethod
-    def list_of(cls, rows: Sequence[MemberRow], convert: Converters) -> list[Member]:
-        """From the members loader's rows as the database returned them (no ORM objects)."""
-        role, joined_at, user_id = convert["role"], convert["joined_at"], convert["user_id"]
-        members = []
-        for row in rows:
-            user = user_id(row["user_id"])
-            members.append(
-                cls(
-                    id=strawberry.ID(str(row["id"])),
-                    role=role(row["role"]),
-                    joined_at=joined_at(row["joined_at"]),
-                    user=User(
-                        id=strawberry.ID(str(user)),
-                        email=row["user__email"],
-                        name=row["user__name"],
-                        _id=user,
-                    ),
-                )
-            )
-        return members
+    def of_row(cls, row: Row, convert: Converters) -> Member:
+        """From a members loader's row as the database returned it (MEMBER_ROWS)."""
+        return cls(
+            id=strawberry.ID(str(convert["id"](row["id"]))),
+            role=convert["role"](row["role"]),
+            joined_at=convert["joined_at"](row["joined_at"]),
+            user=User.of_member_row(row, convert),
+        )
+
+
+# A member list read straight from the members loader's rows (see seatbill.schema.rows).
+MEMBER_ROWS = RowLayout(
+    make=Member.of_row,
+    fields={
+        "id": Column("id", str),
+        "role": Column("role"),
+        "joined_at": Column("joined_at"),
+        "user": RowLayout(
+            make=User.of_member_row,
+            fields={
+                "id": Column("user_id", str),
+                "email": Column("user__email"),
+                "name": Column("user__name"),
+            },
+        ),
+    },
+)
 
 
 @strawberry.type(description="Seats the workspace uses and may use.")
@@ -196,9 +211,9 @@ class Workspace:
         return membership.role
 
     @strawberry.field
-    async def members(self, info: Info[Context, None]) -> list[Member]:
+    async def members(self, info: Info[Context, None]) -> Sequence[Member]:
         found = await info.context.loaders.members.load(self._id)
-        return Member.list_of(found.rows, found.convert)
+        return RowList(found.rows, found.convert, MEMBER_ROWS)
 
     @strawberry.field(description="Pending invitations; visible to owners and admins.")
     async def invitations(self, info: Info[Context, None]) -> list[Invitation]:
