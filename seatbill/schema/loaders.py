@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
+from weakref import WeakMethod
 
 from strawberry.dataloader import DataLoader
 
@@ -98,6 +99,27 @@ async def _invoices(workspace_ids: Sequence[uuid.UUID]) -> list[list[Invoice]]:
     return [grouped[i] for i in workspace_ids]
 
 
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _weakly(
+    method: Callable[[Sequence[K]], Awaitable[list[V]]],
+) -> Callable[[Sequence[K]], Awaitable[list[V]]]:
+    """A Loaders method as a load function that does not keep the Loaders alive: the bound
+    method would (Loaders -> its dataloader -> the method -> Loaders), a reference cycle that
+    leaves each request's loaders and their rows to the cyclic collector. A dataloader only
+    loads while its request, which holds the Loaders, runs."""
+    ref = WeakMethod(method)
+
+    def load(keys: Sequence[K]) -> Awaitable[list[V]]:
+        bound = ref()
+        assert bound is not None, "a request's dataloader outlived the request"
+        return bound(keys)
+
+    return load
+
+
 class Loaders:
     """A request's dataloaders, each made when the request first uses it (a read uses three
     or four of the eight)."""
@@ -115,7 +137,7 @@ class Loaders:
 
     @cached_property
     def billable_seats(self) -> DataLoader[uuid.UUID, int]:
-        return DataLoader(load_fn=self._billable)
+        return DataLoader(load_fn=_weakly(self._billable))
 
     @cached_property
     def pending_invitations(self) -> DataLoader[uuid.UUID, list[Invitation]]:
@@ -123,7 +145,7 @@ class Loaders:
 
     @cached_property
     def viewer_membership(self) -> DataLoader[uuid.UUID, Membership | None]:
-        return DataLoader(load_fn=self._viewer_memberships)
+        return DataLoader(load_fn=_weakly(self._viewer_memberships))
 
     @cached_property
     def current_subscription(self) -> DataLoader[uuid.UUID, Subscription | None]:
