@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 import strawberry
-from graphql import parse
+from graphql import GraphQLObjectType, parse
 from starlette.requests import Request
+from strawberry.permission import BasePermission
 
 from seatbill.auth import TokenVerifier
 from seatbill.catalog import default_catalog_path, load_catalog
@@ -26,7 +27,7 @@ from seatbill.models import Membership
 from seatbill.prepared import Converters
 from seatbill.schema import build_schema
 from seatbill.schema.context import Context
-from seatbill.schema.executor import CompiledQueryExecutor
+from seatbill.schema.executor import CompiledQueryExecutor, _direct_call
 from seatbill.schema.loaders import Loaders
 from seatbill.schema.rows import Column, Row, RowLayout, RowList
 from seatbill.schema.types import MEMBER_ROWS, Member
@@ -86,6 +87,10 @@ class Node:
         return len(self.leaves) * times
 
     @strawberry.field
+    def where(self, info: strawberry.Info) -> str:
+        return f"{info.field_name} at {info.path.as_list()}"
+
+    @strawberry.field
     def shout(self) -> str:
         if self.label == "boom":
             raise ValueError("no shouting here")
@@ -104,8 +109,19 @@ def _nodes(broken: str) -> list[Node]:
     ]
 
 
+class OnlyWhenAsked(BasePermission):
+    message = "not asked"
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        return bool(kwargs.get("ask"))
+
+
 @strawberry.type
 class Query:
+    @strawberry.field(permission_classes=[OnlyWhenAsked])  # type: ignore[untyped-decorator]
+    def guarded(self, ask: bool = False) -> str:
+        return "asked"
+
     @strawberry.field
     async def nodes(self, broken: str = "") -> list[Node]:
         await asyncio.sleep(0)
@@ -148,6 +164,8 @@ SMALL_QUERIES = [
     "{ nodes { id @include(if: false) label } }",
     "{ first { label } __typename }",
     "{ rows { name colour note __typename } }",
+    "{ nodes { where } first { where } guarded(ask: true) }",
+    "{ first { label } guarded }",
     "{ rows { name loud } }",
     '{ rows(broken: "null-name") { name } }',
     '{ rows(broken: "bad-colour") { colour } }',
@@ -209,6 +227,18 @@ def _plan_of(query: str, schema: strawberry.Schema) -> Any:
     )
     assert isinstance(executor, CompiledQueryExecutor)
     return executor._plan()
+
+
+def test_resolvers_are_called_directly_unless_they_have_extensions() -> None:
+    """strawberry's wrapper is skipped for resolvers without extensions; a field with a
+    permission class (an extension) keeps it."""
+    query = compiled_schema._schema.query_type
+    assert query is not None
+    assert _direct_call(query.fields["nodes"], compiled_schema._schema) is not None
+    assert _direct_call(query.fields["guarded"], compiled_schema._schema) is None
+    node = compiled_schema._schema.get_type("Node")
+    assert isinstance(node, GraphQLObjectType)
+    assert _direct_call(node.fields["label"], compiled_schema._schema) is None  # no resolver
 
 
 def test_what_a_plan_covers() -> None:

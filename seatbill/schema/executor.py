@@ -66,6 +66,7 @@ from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
 
 from seatbill.prepared import Converters
@@ -325,6 +326,8 @@ class _Field:
     field: GraphQLField | None
     nodes: list[FieldNode]
     completion: _Completion
+    # A resolver field's resolver called directly (see _direct_call), else None.
+    call: DirectCall | None = None
 
 
 def _compiled_object(plan: Sequence[_Field], non_null: bool) -> SyncComplete:
@@ -382,37 +385,101 @@ def _object(
             if isinstance(value, BaseException):
                 raise _Abandon
         result: dict[str, Any] = {}
-        waiting: list[str] = []
-        awaitables: list[Awaitable[Any]] = []
-        for f in plan:
-            if f.constant is not None:
-                result[f.key] = f.constant
-                continue
-            if f.field is None:
-                raw = getattr(value, f.attribute)  # type: ignore[arg-type]
-                if f.completion.sync is not None:
-                    result[f.key] = f.completion.sync(raw)
+        waiting: list[tuple[_Field, Any, Path]] = []  # fields whose values complete later
+        try:
+            for f in plan:
+                if f.constant is not None:
+                    result[f.key] = f.constant
                     continue
-            else:
-                raw = executor.resolve(kind, f, value, Path(path, f.key, kind.name))
-            result[f.key] = None
-            waiting.append(f.key)
-            awaitables.append(_then(executor, raw, f, Path(path, f.key, kind.name)))
-        if awaitables:
-            for key, completed in zip(waiting, await _together(awaitables), strict=True):
-                result[key] = completed
+                field_path = Path(path, f.key, kind.name)
+                if f.field is None:
+                    raw = getattr(value, f.attribute)  # type: ignore[arg-type]
+                    if f.completion.sync is not None:
+                        result[f.key] = f.completion.sync(raw)
+                        continue
+                else:
+                    raw = executor.resolve(kind, f, value, field_path)
+                result[f.key] = None
+                waiting.append((f, raw, field_path))
+        except BaseException:
+            # A sibling failed before these started: they never will (the plan is abandoned).
+            for _, raw, _ in waiting:
+                if asyncio.iscoroutine(raw):
+                    raw.close()
+            raise
+        if waiting:
+            completed = await _together([_then(executor, *each) for each in waiting])
+            for (f, _, _), answer in zip(waiting, completed, strict=True):
+                result[f.key] = answer
         return result
 
     return _Completion(run=complete_async, fields=plan)
 
 
-async def _then(executor: CompiledQueryExecutor, raw: Any, f: _Field, path: Path) -> Any:
+async def _then(executor: CompiledQueryExecutor, f: _Field, raw: Any, path: Path) -> Any:
     """The field's answer from its value (a resolver's, awaited when it is awaitable)."""
     value = await raw if executor.is_awaitable(raw) else raw
     if f.completion.sync is not None:
         return f.completion.sync(value)
     assert f.completion.run is not None
     return await f.completion.run(executor, value, path)
+
+
+# (source, graphql-core's resolve info, the field's arguments by GraphQL name) -> its value
+DirectCall = Callable[[Any, Any, dict[str, Any]], Any]
+
+
+def _direct_call(field: GraphQLField, schema: GraphQLSchema) -> DirectCall | None:
+    """A strawberry resolver, called as strawberry's own wrapper calls it when the field has
+    no extensions (permissions are extensions) and no exception handler applies: the
+    arguments converted by strawberry's ``convert_arguments``, an ``Info`` made with the
+    schema's info class, the source as ``self``, ``root`` or ``parent``, whichever the
+    resolver takes. The wrapper adds two coroutines, a ``reduce`` over no extensions and
+    half a dozen calls to every resolver field. None for anything else (graphql-core's way)."""
+    definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    strawberry_schema = getattr(schema, "_strawberry_schema", None)
+    resolve = getattr(field.resolve, "__qualname__", "")
+    if (
+        not isinstance(definition, StrawberryField)
+        or definition.base_resolver is None
+        or definition.extensions
+        or strawberry_schema is None
+        or not resolve.startswith("GraphQLCoreConverter.from_resolver.")
+    ):
+        return None
+    converter = strawberry_schema.schema_converter
+    if converter._get_field_exception_handlers(definition):
+        return None
+    resolver = definition.base_resolver
+    function = resolver.wrapped_func
+    if not callable(function):
+        return None  # strawberry's wrapper reports it
+    takes_self = resolver.self_parameter is not None
+    source_names = tuple(
+        parameter.name
+        for parameter in (resolver.parent_parameter, resolver.root_parameter)
+        if parameter is not None
+    )
+    info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
+    arguments = definition.arguments
+    config = strawberry_schema.config
+    info_class = config.info_class
+    registry = converter.scalar_registry
+
+    def call(source: Any, raw_info: Any, args: dict[str, Any]) -> Any:
+        info = info_class(_raw_info=raw_info, _field=definition)
+        kwargs = (
+            convert_arguments(args, arguments, scalar_registry=registry, config=config, info=info)
+            if arguments
+            else {}
+        )
+        for name in source_names:
+            kwargs[name] = source
+        if info_name is not None:
+            kwargs[info_name] = info
+        return function(source, **kwargs) if takes_self else function(**kwargs)
+
+    return call
 
 
 def _plain_attribute(field: GraphQLField) -> str | None:
@@ -518,8 +585,12 @@ class CompiledQueryExecutor(StrawberryGraphQLCoreExecutionContext):
         info = self.build_resolve_info(field, f.nodes, parent, path)
         if field.args or node.arguments:
             args = get_argument_values(field, node, self.variable_values)
-            return field.resolve(source, info, **args)
-        return field.resolve(source, info)
+            return (
+                field.resolve(source, info, **args)
+                if f.call is None
+                else f.call(source, info, args)
+            )
+        return field.resolve(source, info) if f.call is None else f.call(source, info, {})
 
     def _plan(self) -> _Completion | None:
         operation = self.operation
@@ -579,7 +650,8 @@ class CompiledQueryExecutor(StrawberryGraphQLCoreExecutionContext):
             if attribute is not None and not nodes[0].arguments:
                 fields.append(_Field(key, None, attribute, None, nodes, completion))
             else:
-                fields.append(_Field(key, None, None, field, nodes, completion))
+                call = _direct_call(field, self.schema)
+                fields.append(_Field(key, None, None, field, nodes, completion, call))
         return fields
 
     def _completion(
