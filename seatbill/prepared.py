@@ -21,10 +21,12 @@ This reads Tortoise internals (`_make_query`, `_fields_for_select`, `resolve_to_
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import logging
 import types
 import uuid
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -124,23 +126,86 @@ _statements = logging.getLogger("tortoise.db_client")
 
 
 async def _records(db: Any, sql: str, values: list[Any]) -> Sequence[Any]:
-    """The rows of a read: straight from asyncpg's pool on PostgreSQL outside a transaction
-    (Tortoise's client adds a connection wrapper, a debug log call and an exception wrapper
-    to every query, about a fifth of a small query's cost here), with Tortoise's exception
-    translation; through Tortoise otherwise."""
+    """The rows of a read: on PostgreSQL outside a transaction, through the pool's read
+    pipeline (Tortoise's client adds a connection wrapper, a debug log call and an exception
+    wrapper to every query, about a fifth of a small query's cost here), with Tortoise's
+    exception translation; through Tortoise otherwise."""
     pool = db._pool if type(db) is AsyncpgDBClient else None
     if pool is None:
         _, rows = await db.execute_query(sql, values)
         return rows  # type: ignore[no-any-return]
     if _statements.isEnabledFor(logging.DEBUG):
         _statements.debug("%s: %s", sql, values)
+    pipeline = _pipelines.get(db)
+    if pipeline is None or pipeline.pool is not pool:  # first read, or the client reconnected
+        pipeline = _pipelines[db] = _ReadPipeline(pool)
     try:
-        async with pool.acquire() as connection:
-            return await connection.fetch(sql, *values)  # type: ignore[no-any-return]
+        return await pipeline.fetch(sql, values)
     except (asyncpg.SyntaxOrAccessError, asyncpg.exceptions.DataError) as exc:
         raise OperationalError(exc) from exc
     except asyncpg.IntegrityConstraintViolationError as exc:
         raise IntegrityError(exc) from exc
+
+
+# Reads that one turn of the event loop issues, run one after another on one connection.
+MAX_PIPELINED = 8
+_Read = tuple[str, list[Any], "asyncio.Future[Sequence[Any]]"]
+
+
+class _ReadPipeline:
+    """Reads issued in the same turn of the event loop (the dataloaders of one request, and
+    of every request in flight at the time) share one acquisition of a pooled connection and
+    run one after another on it, MAX_PIPELINED at most. Acquiring and releasing a pooled
+    connection (asyncpg's queue, a shielded task for the release, timeouts) cost more CPU
+    than a small read itself; a read of a workspace made three. The connection is held only
+    while its reads run, which wait on nothing else, so a request never holds one while it
+    waits for another."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self._waiting: list[_Read] = []
+        self._running: set[asyncio.Task[None]] = set()  # the loop keeps only weak references
+
+    def fetch(self, sql: str, values: list[Any]) -> asyncio.Future[Sequence[Any]]:
+        loop = asyncio.get_running_loop()
+        found: asyncio.Future[Sequence[Any]] = loop.create_future()
+        if not self._waiting:
+            loop.call_soon(self._start)  # after the callbacks this turn has queued
+        self._waiting.append((sql, values, found))
+        return found
+
+    def _start(self) -> None:
+        waiting, self._waiting = self._waiting, []
+        for first in range(0, len(waiting), MAX_PIPELINED):
+            task = asyncio.ensure_future(self._run(waiting[first : first + MAX_PIPELINED]))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
+    async def _run(self, reads: list[_Read]) -> None:
+        try:
+            async with self.pool.acquire() as connection:
+                for sql, values, found in reads:
+                    if found.done():  # its request was cancelled
+                        continue
+                    try:
+                        rows = await connection.fetch(sql, *values)
+                    except asyncpg.PostgresError as exc:  # this read's own error
+                        if not found.done():
+                            found.set_exception(exc)
+                        continue
+                    if not found.done():
+                        found.set_result(rows)
+        except Exception as exc:  # no connection, or it broke: every read still waiting
+            for _, _, found in reads:
+                if not found.done():
+                    found.set_exception(exc)
+        finally:  # cancelled (the loop is closing): so are they
+            for _, _, found in reads:
+                found.cancel()
+
+
+# By Tortoise client: its pool's pipeline.
+_pipelines: weakref.WeakKeyDictionary[AsyncpgDBClient, _ReadPipeline] = weakref.WeakKeyDictionary()
 
 
 _MISSING = object()

@@ -3,14 +3,18 @@ shape of arguments."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from tortoise import connections
+from tortoise.exceptions import OperationalError
 from tortoise.transactions import in_transaction
 
 from seatbill.models import Membership, Role, SeatSyncState, Subscription, User
-from seatbill.prepared import PreparedModels, PreparedValues
+from seatbill.prepared import MAX_PIPELINED, PreparedModels, PreparedValues, _records
 from seatbill.schema.loaders import MEMBER_FIELDS
 from tests.conftest import Api, count_queries
 from tests.test_limits import add_members
@@ -120,3 +124,48 @@ async def test_models_with_every_kind_of_column(api: Api) -> None:
     got.seat_quantity = 4
     await got.save(update_fields=["seat_quantity"])
     assert (await Subscription.get(id=row.id)).seat_quantity == 4
+
+
+# The read pipeline (PostgreSQL): reads issued together share one pooled connection.
+
+on_postgres = pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="the read pipeline is PostgreSQL's (SQLite reads go through Tortoise's client)",
+)
+
+
+@on_postgres
+async def test_reads_issued_together_share_one_connection(api: Api) -> None:
+    db = connections.get("default")
+    pid = "SELECT pg_backend_pid() AS pid, $1::int AS n"
+    rows = await asyncio.gather(*(_records(db, pid, [n]) for n in range(3)))
+    assert [row[0]["n"] for row in rows] == [0, 1, 2]
+    assert len({row[0]["pid"] for row in rows}) == 1
+    # more than a pipeline takes: every read answered, on more than one acquisition
+    many = await asyncio.gather(*(_records(db, pid, [n]) for n in range(MAX_PIPELINED + 3)))
+    assert [row[0]["n"] for row in many] == list(range(MAX_PIPELINED + 3))
+
+
+@on_postgres
+async def test_a_failing_or_cancelled_read_leaves_the_others_alone(api: Api) -> None:
+    db = connections.get("default")
+    one = "SELECT $1::int AS n"
+    results = await asyncio.gather(
+        _records(db, one, [1]),
+        _records(db, "SELECT * FROM no_such_table", []),
+        _records(db, "SELECT 1 / $1::int AS n", [0]),
+        _records(db, one, [4]),
+        return_exceptions=True,
+    )
+    assert results[0][0]["n"] == 1  # type: ignore[index]
+    assert isinstance(results[1], OperationalError)
+    assert isinstance(results[2], OperationalError)  # division by zero: a DataError
+    assert results[3][0]["n"] == 4  # type: ignore[index]
+    cancelled = asyncio.ensure_future(_records(db, one, [5]))
+    kept = asyncio.ensure_future(_records(db, one, [6]))
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    assert (await kept)[0]["n"] == 6
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    assert (await _records(db, one, [7]))[0]["n"] == 7
