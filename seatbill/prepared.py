@@ -29,6 +29,7 @@ import uuid
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import asyncpg
@@ -49,6 +50,11 @@ class _Compiled:
     sql: str
     sources: tuple[_Source | tuple[str, Any], ...]
     converters: tuple[tuple[str, Callable[[Any], Any]], ...]
+
+    @cached_property
+    def convert(self) -> Converters:
+        """The converters by alias, one object per compiled query (callers may key on it)."""
+        return Converters(dict(self.converters))
 
 
 def _stand_in(value: object) -> object:
@@ -274,7 +280,7 @@ class PreparedValues(_Prepared):
         column: for a caller that reads a few columns of many rows and converts only those
         (asyncpg's records on PostgreSQL; making and converting dicts is most of the cost)."""
         db, compiled, values = self._prepare(args)
-        return await _records(db, compiled.sql, values), Converters(dict(compiled.converters))
+        return await _records(db, compiled.sql, values), compiled.convert
 
 
 class Converters:
@@ -285,6 +291,10 @@ class Converters:
 
     def __getitem__(self, alias: str) -> Callable[[Any], Any]:
         return self._by_alias.get(alias, _unchanged)
+
+    def changes(self, alias: str) -> bool:
+        """Whether the column's values are converted at all."""
+        return alias in self._by_alias
 
 
 def _unchanged(value: Any) -> Any:

@@ -70,7 +70,7 @@ from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
 
 from seatbill.prepared import Converters
-from seatbill.schema.rows import Row, RowLayout, RowList
+from seatbill.schema.rows import Column, Row, RowLayout, RowList
 
 log = logging.getLogger("seatbill.executor")
 
@@ -111,6 +111,8 @@ class _Completion:
     non_null: bool = False
     # An object type's: its selected fields (for lists of rows, which read them from rows).
     fields: tuple[_Field, ...] | None = None
+    # An enum leaf (few values: lists of rows remember each value's answer).
+    enum: bool = False
 
 
 def _leaf(kind: GraphQLLeafType, non_null: bool) -> SyncComplete:
@@ -188,8 +190,8 @@ def _list(inner: _Completion) -> _Completion:
         def complete(value: Any) -> Any:
             if value is None:
                 return None
-            if value.__class__ is RowList and (fast := rows(value.layout)) is not None:
-                return fast(value.rows, value.convert)
+            if value.__class__ is RowList and (fast := rows(value.layout, value.convert)):
+                return fast(value.rows)
             _check_iterable(value)
             return [sync(item) for item in value]
 
@@ -200,8 +202,8 @@ def _list(inner: _Completion) -> _Completion:
     async def complete_async(executor: CompiledQueryExecutor, value: Any, path: Path) -> Any:
         if value is None:
             return None
-        if value.__class__ is RowList and (fast := rows(value.layout)) is not None:
-            return fast(value.rows, value.convert)
+        if value.__class__ is RowList and (fast := rows(value.layout, value.convert)):
+            return fast(value.rows)
         _check_iterable(value)
         return await _together(
             [run(executor, item, Path(path, index, None)) for index, item in enumerate(value)]
@@ -210,37 +212,63 @@ def _list(inner: _Completion) -> _Completion:
     return _Completion(run=complete_async)
 
 
-RowsComplete = Callable[[Sequence[Row], Converters], list[Any]]
+RowsComplete = Callable[[Sequence[Row]], list[Any]]
+# Row completions kept per list field (by layout and converters: a query's converters are one
+# object per compiled query, so there are few).
+MAX_ROW_COMPLETIONS = 32
 
 
-def _rows_completion(item: _Completion) -> Callable[[RowLayout[Any]], RowsComplete | None]:
-    """For a list of ``item``s: the completion of a RowList with a given layout, made on first
-    sight of the layout (None when the layout lacks a selected field: the objects' path)."""
-    made: dict[RowLayout[Any], RowsComplete | None] = {}
+def _rows_completion(
+    item: _Completion,
+) -> Callable[[RowLayout[Any], Converters], RowsComplete | None]:
+    """For a list of ``item``s: the completion of a RowList with a given layout and
+    converters, made on first sight of them (None when the layout lacks a selected field:
+    the objects' path)."""
+    made: OrderedDict[tuple[RowLayout[Any], Converters], RowsComplete | None] = OrderedDict()
 
-    def for_layout(layout: RowLayout[Any]) -> RowsComplete | None:
+    def for_layout(layout: RowLayout[Any], convert: Converters) -> RowsComplete | None:
+        key = (layout, convert)
         try:
-            return made[layout]
+            return made[key]
         except KeyError:
-            fast = made[layout] = (
-                None if item.fields is None else _compiled_rows(item.fields, layout)
+            fast = made[key] = (
+                None if item.fields is None else _compiled_rows(item.fields, layout, convert)
             )
+            if len(made) > MAX_ROW_COMPLETIONS:
+                made.popitem(last=False)
             return fast
 
     return for_layout
 
 
-def _compiled_rows(fields: Sequence[_Field], layout: RowLayout[Any]) -> RowsComplete | None:
+def _compiled_rows(
+    fields: Sequence[_Field], layout: RowLayout[Any], convert: Converters
+) -> RowsComplete | None:
     """The answers of a list of objects read straight from their rows, as one function (like
     _compiled_object: one list comprehension of dict displays), or None if a selected field
-    is not in the layout."""
+    is not in the layout. Columns the query does not convert are read as they are; an enum
+    column's answers are remembered by the column's value."""
     names: dict[str, Any] = {}
-    columns: dict[str, str] = {}  # column -> the variable holding its converter
 
     def name(value: Any) -> str:
         key = f"n{len(names)}"
         names[key] = value
         return key
+
+    def leaf(f: _Field, source: Column) -> str:
+        complete = f.completion.sync
+        assert complete is not None
+        value = f"row[{source.name!r}]"
+        if f.completion.enum and source.then is None:
+            return _remembered(name, value, complete, convert[source.name])
+        if convert.changes(source.name):
+            value = f"{name(convert[source.name])}({value})"
+        if source.then is not None:
+            value = f"{name(source.then)}({value})"
+        if f.completion.text:
+            v = f"v{len(names)}"
+            return f"({v} if ({v} := {value}).__class__ is str else {name(complete)}({v}))"
+        return f"{name(complete)}({value})"
 
     def answer(fields: Sequence[_Field], layout: RowLayout[Any]) -> str | None:
         items: list[str] = []
@@ -260,32 +288,36 @@ def _compiled_rows(fields: Sequence[_Field], layout: RowLayout[Any]) -> RowsComp
                 continue
             if source is None or f.completion.sync is None or f.completion.fields is not None:
                 return None  # a resolver field, or one the rows do not hold
-            convert = columns.setdefault(source.name, f"k{len(columns)}")
-            value = f"{convert}(row[{source.name!r}])"
-            if source.then is not None:
-                value = f"{name(source.then)}({value})"
-            complete = name(f.completion.sync)
-            if f.completion.text:
-                v = f"v{len(names)}"
-                items.append(
-                    f"{key}: ({v} if ({v} := {value}).__class__ is str else {complete}({v}))"
-                )
-            else:
-                items.append(f"{key}: {complete}({value})")
+            items.append(f"{key}: {leaf(f, source)}")
         return "{" + ", ".join(items) + "}"
 
     expression = answer(fields, layout)
     if expression is None:
         return None
-    source = "\n".join(
-        [
-            "def complete(rows, convert):",
-            *(f"    {variable} = convert[{column!r}]" for column, variable in columns.items()),
-            f"    return [{expression} for row in rows]",
-        ]
-    )
+    source = f"def complete(rows):\n    return [{expression} for row in rows]"
     exec(compile(source, "<seatbill query plan>", "exec"), names)
     return names["complete"]  # type: ignore[no-any-return]
+
+
+def _remembered(
+    name: Callable[[Any], str],
+    value: str,
+    complete: Callable[[Any], Any],
+    convert: Callable[[Any], Any],
+) -> str:
+    """An enum column's answer, remembered by the column's value (a str, as the database
+    returns it) after the first time: an expression reading ``value``."""
+    answers: dict[Any, Any] = {}
+
+    def first(raw: Any) -> Any:
+        answer = complete(convert(raw))
+        if raw.__class__ is str and len(answers) < 256:
+            answers[raw] = answer
+        return answer
+
+    known, slow = name(answers), name(first)
+    v = f"v{slow}"
+    return f"({known}[{v}] if ({v} := {value}) in {known} else {slow}({v}))"
 
 
 async def _together(awaitables: Sequence[Awaitable[Any]]) -> list[Any]:
@@ -664,7 +696,8 @@ class CompiledQueryExecutor(StrawberryGraphQLCoreExecutionContext):
             return _list(self._completion(kind.of_type, group))
         if isinstance(kind, GraphQLLeafType):
             text = kind is GraphQLString or kind is GraphQLID
-            return _Completion(sync=_leaf(kind, non_null), text=text, non_null=non_null)
+            enum = isinstance(kind, GraphQLEnumType)
+            return _Completion(sync=_leaf(kind, non_null), text=text, non_null=non_null, enum=enum)
         if not isinstance(kind, GraphQLObjectType) or kind.is_type_of is not None:
             raise _NotCovered  # abstract types, and objects that check their values
         grouped, defers, _ = collect_subfields(
