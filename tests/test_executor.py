@@ -30,7 +30,7 @@ from seatbill.schema.context import Context
 from seatbill.schema.executor import CompiledQueryExecutor, _direct_call
 from seatbill.schema.loaders import Loaders
 from seatbill.schema.rows import Column, Row, RowLayout, RowList
-from seatbill.schema.types import MEMBER_ROWS, Member
+from seatbill.schema.types import BRIEF_MEMBER_ROWS, MEMBER_ROWS, Member
 from tests.conftest import Api, Person
 from tests.test_limits import add_members
 
@@ -350,17 +350,24 @@ async def test_member_lists_answer_the_rows(api: Api) -> None:
         }
         for row in rows
     ]
-    for invitations in ("", " invitations { id }"):
-        query = (
-            "query($id: ID!) { workspace(id: $id) { members { id role joinedAt "
-            f"user {{ id email name{invitations} }} }} }} }}"
-        )
-        for _ in range(2):
-            members = (await api.data(query, {"id": workspace_id}, owner))["workspace"]["members"]
-            if invitations:
-                for member in members:
-                    assert member["user"].pop("invitations") == []
-            assert members == expected
+    for listed in ("id role joinedAt", "role"):  # the second reads brief rows
+        for invitations in ("", " invitations { id }"):  # the second makes the objects
+            query = (
+                f"query($id: ID!) {{ workspace(id: $id) {{ members {{ {listed} "
+                f"user {{ id email name{invitations} }} }} }} }}"
+            )
+            for _ in range(2):
+                found = await api.data(query, {"id": workspace_id}, owner)
+                members = found["workspace"]["members"]
+                if invitations:
+                    for member in members:
+                        assert member["user"].pop("invitations") == []
+                if listed == "role":
+                    assert members == [{"role": m["role"], "user": m["user"]} for m in expected], (
+                        query
+                    )
+                else:
+                    assert members == expected, query
 
 
 def _read_by_layout(layout: RowLayout[Any], row: Row, convert: Converters) -> dict[str, Any]:
@@ -382,19 +389,23 @@ def _read_by_object(layout: RowLayout[Any], made: Any) -> dict[str, Any]:
 
 
 async def test_the_member_layout_reads_what_its_objects_hold(api: Api) -> None:
-    """Each field MEMBER_ROWS reads from a row is the field of the Member (and User) its
-    ``make`` makes of that row."""
+    """Each field MEMBER_ROWS (and BRIEF_MEMBER_ROWS, from rows without the id and the join
+    time) reads from a row is the field of the Member (and User) its ``make`` makes of that
+    row."""
     owner = api.person("layout-rows")
     workspace_id = await api.create_workspace(owner, "Layout")
     await add_members(workspace_id, 3)
-    found = await Loaders().members.load(uuid.UUID(workspace_id))
-    assert len(found.rows) == 4
-    for row in found.rows:
-        member = MEMBER_ROWS.make(row, found.convert)
-        assert isinstance(member, Member)
-        assert _read_by_layout(MEMBER_ROWS, row, found.convert) == _read_by_object(
-            MEMBER_ROWS, member
-        )
+    loaders = Loaders()
+    for loader, layout in (
+        (loaders.members, MEMBER_ROWS),
+        (loaders.brief_members, BRIEF_MEMBER_ROWS),
+    ):
+        found = await loader.load(uuid.UUID(workspace_id))
+        assert len(found.rows) == 4
+        for row in found.rows:
+            member = layout.make(row, found.convert)
+            assert isinstance(member, Member)
+            assert _read_by_layout(layout, row, found.convert) == _read_by_object(layout, member)
 
 
 async def test_a_read_leaves_no_reference_cycles(api: Api, settings: Settings) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 import strawberry
 from strawberry.types import Info
+from strawberry.types.nodes import SelectedField
 
 from seatbill import models
 from seatbill.prepared import Converters
@@ -26,6 +27,7 @@ from seatbill.schema.billing import (
 from seatbill.schema.context import Context
 from seatbill.schema.enums import BillingInterval as BillingInterval  # re-exported
 from seatbill.schema.executor import RUN_ONCE
+from seatbill.schema.loaders import UNLISTED_MEMBER_FIELDS
 from seatbill.schema.plans import PlanLimit
 from seatbill.schema.rows import Column, Row, RowLayout, RowList
 from seatbill.services import billing, entitlements
@@ -162,6 +164,20 @@ class Member:
             user=User.of_member_row(row, convert),
         )
 
+    @classmethod
+    def of_brief_row(cls, row: Row, convert: Converters) -> Member:
+        """From a brief row (without UNLISTED_MEMBER_FIELDS), read for a selection that
+        selects neither ``id`` nor ``joinedAt``: neither executor reads them, so they stay
+        empty."""
+        return cls(
+            id=strawberry.ID(""),
+            role=convert["role"](row["role"]),
+            joined_at=_UNREAD,
+            user=User.of_member_row(row, convert),
+        )
+
+
+_UNREAD = datetime.min.replace(tzinfo=UTC)
 
 # A member list read straight from the members loader's rows (see seatbill.schema.rows).
 MEMBER_ROWS = RowLayout(
@@ -180,6 +196,26 @@ MEMBER_ROWS = RowLayout(
         ),
     },
 )
+BRIEF_MEMBER_ROWS = RowLayout(
+    make=Member.of_brief_row,
+    fields={
+        name: source
+        for name, source in MEMBER_ROWS.fields.items()
+        if not (isinstance(source, Column) and source.name in UNLISTED_MEMBER_FIELDS)
+    },
+)
+# Member's fields (their GraphQL names) read from UNLISTED_MEMBER_FIELDS.
+_UNLISTED_SELECTIONS = frozenset({"id", "joinedAt"})
+
+
+def _selects_any(info: Info[Context, None], names: frozenset[str]) -> bool:
+    """Whether the field's selection names one of ``names`` (a fragment counts as selecting
+    everything)."""
+    for field in info.selected_fields:
+        for selection in getattr(field, "selections", ()):
+            if not isinstance(selection, SelectedField) or selection.name in names:
+                return True
+    return False
 
 
 @strawberry.type(description="Seats the workspace uses and may use.")
@@ -212,8 +248,12 @@ class Workspace:
 
     @strawberry.field
     async def members(self, info: Info[Context, None]) -> Sequence[Member]:
-        found = await info.context.loaders.members.load(self._id)
-        return RowList(found.rows, found.convert, MEMBER_ROWS)
+        loaders = info.context.loaders
+        if _selects_any(info, _UNLISTED_SELECTIONS):
+            found = await loaders.members.load(self._id)
+            return RowList(found.rows, found.convert, MEMBER_ROWS)
+        found = await loaders.brief_members.load(self._id)
+        return RowList(found.rows, found.convert, BRIEF_MEMBER_ROWS)
 
     @strawberry.field(description="Pending invitations; visible to owners and admins.")
     async def invitations(self, info: Info[Context, None]) -> list[Invitation]:
