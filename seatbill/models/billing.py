@@ -79,6 +79,8 @@ class Subscription(Model):
 
     class Meta:
         table = "subscription"
+        # a workspace's subscriptions, newest first (every read of its billing)
+        indexes = (("workspace", "stripe_created"),)
 
 
 class SubscriptionItem(Model):
@@ -98,6 +100,7 @@ class SubscriptionItem(Model):
 
     class Meta:
         table = "subscription_item"
+        indexes = (("subscription",),)
 
 
 class Invoice(Model):

@@ -67,6 +67,7 @@ class Membership(Model):
     class Meta:
         table = "membership"
         unique_together = (("workspace", "user"),)
+        indexes = (("user",),)  # a user's workspaces (the unique pair leads with the workspace)
 
 
 class Invitation(Model):

@@ -1,0 +1,90 @@
+from tortoise import BaseDBAsyncClient
+
+RUN_IN_TRANSACTION = True
+
+
+async def upgrade(db: BaseDBAsyncClient) -> str:
+    return """
+        CREATE INDEX "idx_membership_user_id_550878" ON "membership" ("user_id");
+        CREATE INDEX "idx_subscriptio_workspa_de711b" ON "subscription" ("workspace_id", "stripe_created");
+        CREATE INDEX "idx_subscriptio_subscri_341b2c" ON "subscription_item" ("subscription_id");"""
+
+
+async def downgrade(db: BaseDBAsyncClient) -> str:
+    return """
+        DROP INDEX IF EXISTS "idx_subscriptio_subscri_341b2c";
+        DROP INDEX IF EXISTS "idx_subscriptio_workspa_de711b";
+        DROP INDEX IF EXISTS "idx_membership_user_id_550878";"""
+
+
+MODELS_STATE = (
+    "eJztXetT47YW/1c0/nLZGcpAYIGbdjoTILtNF5IdErq93XSM4ijExZFSW+Yx7f7vV/L7Hd"
+    "uJg+PVFxKkcxT7dyT5vHT8j7QgU6QZBx1zqtJr8iC1wT8ShgvEvsT69oEEl0u/hzdQONEs"
+    "YsipZM0hmxhUhwplHTOoGYg1TZGh6OqSqgSzVmxqGm8kCiNU8YPfZGL1bxPJlDwgOkc66/"
+    "j6J2tW8RS9IIP/+1V6JvqjsYQK4r+l6AhSNJUhlf7klMtHeaYibRq6FXXKSa12mb4urba7"
+    "u97VB4uSX8lEVohmLrBPvXylc4I9ctNUpwech/c9IIx0/rOBO+Q34KDhNtk3wxqobiLvLq"
+    "Z+wxTNoKlxnKSfZiZWODzA+iX+5+Rn59ICZLLcH4zkYXcky1IBWBWCuUhUTDmG/3yzx/UB"
+    "sVol/gOXv3Ru945P31kQEIM+6FanBZf0zWKEFNqsljx8lNETwlROwvpyDvVkrIM8EcTZBe"
+    "fA2kHSg9ol8bH2p6CLootTBchKC/giawg/0Dn7t/X+fQbUv3VuLbQZlQU3YWvGXk19p6tl"
+    "93HYfZihNU2KgOxzlII4Np1rhfHpSQ6IT09SEeZdYYAnaEZ0FAf41+GgnwywzxEBeKoqFP"
+    "wLNNWguzeXM3DlUPCRF4bxtxbEc++m83sU6svrwUV0O+EDXEQn9owivQjsHoNAvTzqgQdo"
+    "DPor1kPVBUqGP8wZlYHDeuB+2cWNht3gdIC1V2eWZIhm1LvpDkedm88h+Vx1Rl3e07JaXy"
+    "Ote6cRmXmDgC+90S+A/wv+GPS7UTF6dKM/JH5N0KRExuRZhtOAcuG2uqhFHyJET3xWp+tF"
+    "QZ41tKPdWW8rdSEfT08nLYhplE/g+u0bV+Nnj4kqZkj1D2P8gT2B1Qf8Cb1aSPfYxUCsJD"
+    "2UHcPmS3CsncTWb/UvUYfPngEUm10MBHbriNr6Ymd42bnqSvF9YQPg3hloB7X3vLgGd8IQ"
+    "puwCQP/u+lqyJvEEKo/PUJ/KodnMe0iLRFo82njXorWItkAMHyx4+H3wq3Zg7+EnlULntm"
+    "OmfKB3P8uYV8N0W7Tm2bSipiExoq8SWkBVCzYK8/5tzXtXHrlte5ehgVbnceswh9nJqFLt"
+    "TqsvrEToREt4sHGAu9hcxHbeENgub52xlgZf+t3bNrA+xrhzddPrt4H1McY33ZsL3ml/Si"
+    "VkcpRHJEfpEjmKCYSSR4TlOTTmReZ9mGszAlm9xeyww8XZ4EvOfJ97e3Nf+tztX/X6Hwvu"
+    "4C5bGzhf2CK4vOx+HnWv2Dpwvo3xbfe3wSfe5HwZ4+7vn3u3vMX5Uo/lIVwH6dA313WAXp"
+    "YqG62E1MOcDZT6jkjZxSRTzGyoJWEwllneUd4NiLqelmIjJG2Ze0xWk9eCzqsYo/Be1c4r"
+    "uENb5O65BWsKbgV+QX+pC+fgCnBju2LdPIREVZCU7B60uvZX+AY9oq06BtmwSHbsBuELfG"
+    "NfoCOOYrk+IabGuUUqyfVxp71pULJAyQHblYBHuKvykjQNenPiXZpcbr6njlBRplvDJIDN"
+    "xSQpISgdcZ+jebmE23W7pm0o23e1bjGkkyuikxHQiflHTV1HWElQmdMhDvI0EeQ8GKdDHM"
+    "uFXRATU3lqJlh+F+pDD9OUVKYQXwRnrtpXhPNhVSA/8Cv44b+t1vHxWevw+PT8/cnZ2fvz"
+    "w3NGa11uvOssQxQXvY+9/igsBt6QiP4SJj0Xc8DvMgr818Jf54F2zC+vjBBC3EIS5SRBCY"
+    "UJuRFZ8HssAvNymM+ZyYqmsuOQkE09QQAj9JICfzJ3E9TGrNBE9/dRKCoRSyD3IhPXg/5H"
+    "lzyaVR7ZhShFiyVl2Jo4IVKUvv9E+RqzEFpHJ2cn58enJ97891qypn18ik9UTWO/x/ZoaB"
+    "Q78hPnbMLUrtoiWiJdJVNmq0O9cMwzyitinnWOeTrSQjhBc80lZ4dTSLnOUjaQ/sSf7uus"
+    "67QxhOR3SPIl1nnyCELqtZZ6OEpYVOIxbpGiVm9xY7g05oQmZqhl2d4RxsYYHlu2wEX+b7"
+    "pAmpv/ay6nJaUe5hRSr4vUEzZb5+prlcq4O4rT7mUy1hPbDSUyvk2m3Q3iyQjGXF1KCcl2"
+    "gd79rHy7RZhuoyl3kRw7k6dl/hnLw/ObRcLdmyXciaOhNTsa+hdRcSklKMQodKC66EC5NF"
+    "8jJQUzfb8LsIhDHOJ0zHelU9YU3ApOx5hGUp5qVedidhXXwF5YJz39liF9rS5U+oXhZ+38"
+    "MWU9SpKpsXPJyRqnlp998lWKu3QJNc0AVjIEmgIVA4IRmKlMnsAeBpCZ1cZhBEQH3jQ9iG"
+    "pE64w1xmN8fz8xlUdE7++BaoD7e0MhS9Q2zMlfSKFtewTZQEzgU8P7l8fFGMMeOng44EPw"
+    "ods/qdOf26eH7aOz07NW6/3p4eH9/bt9YBDr1yElC1UB5pKR0h9UrOhogTC1L9wAECjsPn"
+    "4EOnk2wPOcGGiMncufQwMgfsAYQB0BeypNweSVXax/yPz+3kJm9VmjVNvGhiFZ707Ju/A4"
+    "GnfA5ah1nkeJbp2na9G8L9vOmas0ISM91ZHvkjfGg7+x1KGsKg1ZoZHMGg0bw3Wrs3hrsZ"
+    "GYDvY2D7QhgnRg0gl5SXqWBXozH2MGo5OJT7jyAdYBvq8KKHOIHxAYWiHV/xiAjwb+NiGm"
+    "Kn0FC9OgYEY0jTz/CJ51lVKE+WOK7c/AYJfL5gfEhl22Ov50q/KH1nhYFE2Cz5v77qyV+j"
+    "4lthh7zHCQFU6RXDM1sm5aeOWHmUSw9zt0eWH0wrMk7Ezt4qJPYN+O/Le5Ae6IuHOl1Diy"
+    "KqKDB1mEHh7Vw5c6UZBhlNo4o7xbST4UK6fcytGgQWWk60nls9OPIYW5mnBGY9vHj0QUQU"
+    "QR6ujtrnNqyjBQmURK8hEE+/czvQRRSlET6ntNURE1oURNqDf1824DelExp1In01KDWH5E"
+    "hSrmBHmaoEBXfciZ/Q7Sn5LKVaRjHORpHsZ54prpUc3z2C7BIyduCKKAIyXGJ7wpsRNH3K"
+    "7QZIZT1sHOC0I0BHGKNzpliAjYEzZGVWh7LdvV7S4Gg+uQ+X3Ri9rXdzzBdu/ImuuMSKVo"
+    "hRwKxwKCjOIwbZ0dWraoykV8wqxCznWWMyr5kocgn5BwnSVs15Ska5XBSBtDSH6HJF+iDE"
+    "byCELqdZY6u1OolRF2iFHIuM4y1hjqBvXqF5ZyvmaN0Twrv1JnrKg4812sOlFx5m0rzhjK"
+    "HE1NreR+l8wtdrpcO92SqQW8omhZ72Yqf6m1UDf8N501FgQLzWZIoeoTKpNCljWQ0PBq/a"
+    "zhIjNescKNbVq6+kPCMFt8T/Lwf/1L53XFBYpB2FxtYH+Ocfy1yR86vWtOYX9KJTbJKoI+"
+    "FsyFcwATWJvwTNp2IqAHYylvZpxb7I513h3FcZT0fa65x1FE7cGmST1hsdex9mDdpC1SvB"
+    "uQ4h3IyaJokZBXeOGwffh0izTo5lgnAx7M2e6x4RqE+7dt5cJbuK3Ih3exzZcTL6suebWJ"
+    "8aE8fJEJLzLh86G94y5JXU3RCTKyhQM8DUzJrhBnjZBHc1k4OzuBtwnejS3AXsLJLrKHs7"
+    "zqjS+ie9EZdttgAnmltGG3M2pb5XDG+K7/qT/40m8DEz8yGwvXwF8qctI2pKfU3JgXOWlC"
+    "6lLMKCpkhiSwCk9Oticneix7TWdO9Dz4bkK80p+TMNHqdGrfKg+c4J1wywaneyTc+sSVOi"
+    "GE0+FtnQ52ed5CLgefRTgc8lhkaAHVQudmPYbmmbzHrTzv1GBUGce/Y2/VsD4L4OvSNw/e"
+    "1mEeeBlV+vw9jMErgubp6O9m+FQEzb9HqacFzWMWQZ7YIzSnKpU18rBe/LHDh7m2R9mtjT"
+    "c17BjOLsPWSRmVWjisGazteQM1FC6/QveaSIXfk7dj28ubBLS/oMmckMfuE7J+L2Yuhvr3"
+    "s8zGZ5tSRh7pyiLwozkCDhtQ8YS8tAHj1l8B+6OyG5gCa7B9oCOF6PwFHnvPKp0DlRpgQq"
+    "av78AEzYjuFnQHzNo0gPOSh1AR+Kp+aIyZ3rTPC8RjwJDRVPu9IhDb4wGnJivRwR73rU9U"
+    "TTtwrsM48Drf5Swm/1UilgnmeBsi58EYMSMwqULsh2u0mnKxOH9GdR8Rc15hAqab3RZcBb"
+    "B26escRyqJ9wZfEOPjG1ofeUEOMTXQNhQnWevmqq+5dRA3CtljEalPpazCCGsDBb2jZmEe"
+    "Z8DO1aMXK7zkCg8ojmUSXgLsWzwveNu97PZ+K35i0OVrA/fbGH++HVx2h0Pe6H0d497H/u"
+    "CWtzlfeHbMda//iTe538Z4ePe5e8vorVOI3vfoucMxvup22H/8b9RCyaUxbfy11IUPH4oj"
+    "h2scORRvS9n0uXf4qhGYoH2mT+AAi5jCxadwLV/wtEMy2QWtoEBYoFLHpHckLMkrGTwvlu"
+    "GSDJGJdJbGprNsNROgdvZnREvMpyZm6YkiFUBY/1w89pvSS0g9zCneRFezR3wtXxATFXEz"
+    "Y0NBnyq/BqXcAosxCz26zovMLpVrlnOkxpiFrOsma5FKVVlu0NtkUdVNy8wLFS/NvD5OfJ"
+    "SGTieRapYbKqvIHTHphLysB9WQDTTwxmkkVIGzYBuszNMkuKr0FXYQ04XnUoKj0OnZz/IS"
+    "Qp+mNi7C1IhQooGVEAty9ub6Jt9tJBaU7hF8Yntz4nHWdFs2wNJAv2AlNixfVAUQdsgbiG"
+    "41XleCqZNLHUb41+Ggn+Ju9VmiVqKqUPAv0FSjsrjx2xiIHIzsQGc0prkfNvr4ABdJJ+S3"
+    "Gfj69n/V8aoI"
+)
