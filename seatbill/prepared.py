@@ -195,8 +195,10 @@ class _ReadPipeline:
                         continue
                     try:
                         rows = await connection.fetch(sql, *values)
-                    except asyncpg.PostgresError as exc:  # this read's own error
-                        if not found.done():
+                    except Exception as exc:
+                        if connection.is_closed():
+                            raise  # the connection broke: so do the reads after this one
+                        if not found.done():  # this read's own error
                             found.set_exception(exc)
                         continue
                     if not found.done():

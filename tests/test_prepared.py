@@ -154,13 +154,15 @@ async def test_a_failing_or_cancelled_read_leaves_the_others_alone(api: Api) -> 
         _records(db, one, [1]),
         _records(db, "SELECT * FROM no_such_table", []),
         _records(db, "SELECT 1 / $1::int AS n", [0]),
+        _records(db, one, ["not a number"]),  # refused by the driver, before PostgreSQL
         _records(db, one, [4]),
         return_exceptions=True,
     )
     assert results[0][0]["n"] == 1  # type: ignore[index]
     assert isinstance(results[1], OperationalError)
     assert isinstance(results[2], OperationalError)  # division by zero: a DataError
-    assert results[3][0]["n"] == 4  # type: ignore[index]
+    assert isinstance(results[3], Exception)
+    assert results[4][0]["n"] == 4  # type: ignore[index]
     cancelled = asyncio.ensure_future(_records(db, one, [5]))
     kept = asyncio.ensure_future(_records(db, one, [6]))
     await asyncio.sleep(0)
