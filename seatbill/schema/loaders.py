@@ -6,7 +6,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, TypeVar
 from weakref import WeakMethod
 
@@ -60,28 +60,23 @@ _member_rows = {
 @dataclass(frozen=True)
 class MemberRows:
     """A workspace's members as the database returned them (MEMBER_FIELDS, or without the
-    UNLISTED_MEMBER_FIELDS when ``brief``), and how to convert a column as `.values()` would:
+    UNLISTED_MEMBER_FIELDS for brief rows), and how to convert a column as `.values()` would:
     a list of hundreds of members builds no ORM objects and converts only what the answer
     needs (seatbill.schema.types.MEMBER_ROWS)."""
 
     rows: Sequence[MemberRow]
     convert: Converters
-    brief: bool = False
 
 
 async def _members(workspace_ids: Sequence[uuid.UUID], brief: bool = False) -> list[MemberRows]:
     any_workspaces, one_workspace = _member_rows[brief]
     if len(workspace_ids) == 1:
-        return [MemberRows(*await one_workspace.records(workspace_ids[0]), brief)]
+        return [MemberRows(*await one_workspace.records(workspace_ids[0]))]
     rows, convert = await any_workspaces.records(list(workspace_ids))
     grouped: dict[uuid.UUID, list[MemberRow]] = defaultdict(list)
     for row in rows:
         grouped[_uuid(row["workspace_id"])].append(row)
-    return [MemberRows(grouped[i], convert, brief) for i in workspace_ids]
-
-
-async def _brief_members(workspace_ids: Sequence[uuid.UUID]) -> list[MemberRows]:
-    return await _members(workspace_ids, brief=True)
+    return [MemberRows(grouped[i], convert) for i in workspace_ids]
 
 
 def _uuid(value: object) -> uuid.UUID:
@@ -160,7 +155,7 @@ class Loaders:
     @cached_property
     def brief_members(self) -> DataLoader[uuid.UUID, MemberRows]:
         """The members without UNLISTED_MEMBER_FIELDS."""
-        return DataLoader(load_fn=_brief_members)
+        return DataLoader(load_fn=partial(_members, brief=True))
 
     @cached_property
     def billable_seats(self) -> DataLoader[uuid.UUID, int]:
