@@ -13,11 +13,14 @@ key, how to get its value and how to complete that value.
 - *Plain* fields, strawberry fields with no resolver and no extensions (strawberry marks
   their resolver ``_is_default``) and no arguments, are read with ``getattr``; reading them
   has no side effects and awaits nothing.
-- Other fields call the field's own resolver (strawberry's wrapper: argument conversion,
-  ``Info``, permission and field extensions) with a resolve info built as graphql-core builds
-  it; sibling fields' awaitables are awaited together, as graphql-core does, so dataloaders
+- Other fields call their resolver with a resolve info built as graphql-core builds it:
+  directly (see _direct_call) when strawberry's wrapper would add nothing but itself, else
+  through the wrapper (argument conversion, ``Info``, permission and field extensions).
+  Sibling fields' awaitables are awaited together, as graphql-core does, so dataloaders
   batch the same way.
 - Leaves are coerced by their type's own ``coerce_output_value``.
+- A list of objects given as a RowList (seatbill.schema.rows) is answered straight from its
+  rows when its layout holds every selected field.
 
 The plan only ever produces a complete answer without errors. Anything else (an exception
 from a resolver, a null for a non-null field, a value its type refuses) abandons it and the
@@ -154,6 +157,12 @@ def _leaf(kind: GraphQLLeafType, non_null: bool) -> SyncComplete:
     return complete
 
 
+def _text(value: str, variable: str, complete: str) -> str:
+    """Generated code: a String or ID leaf's answer, ``value`` itself when it is a str (as
+    graphql-core's own first case), else ``complete(value)``; ``variable`` holds it."""
+    return f"({variable} if ({variable} := {value}).__class__ is str else {complete}({variable}))"
+
+
 def _non_null(inner: _Completion) -> _Completion:
     if inner.sync is not None:
         sync = inner.sync
@@ -266,8 +275,7 @@ def _compiled_rows(
         if source.then is not None:
             value = f"{name(source.then)}({value})"
         if f.completion.text:
-            v = f"v{len(names)}"
-            return f"({v} if ({v} := {value}).__class__ is str else {name(complete)}({v}))"
+            return _text(value, f"v{len(names)}", name(complete))
         return f"{name(complete)}({value})"
 
     def answer(fields: Sequence[_Field], layout: RowLayout[Any]) -> str | None:
@@ -381,9 +389,7 @@ def _compiled_object(plan: Sequence[_Field], non_null: bool) -> SyncComplete:
             else f"getattr(value, {f.attribute!r})"
         )
         if f.completion.text:
-            items.append(
-                f"{key}: (v{index} if (v{index} := {read}).__class__ is str else c{index}(v{index}))"
-            )
+            items.append(f"{key}: {_text(read, f'v{index}', f'c{index}')}")
         else:
             items.append(f"{key}: c{index}({read})")
     source = "\n".join(
@@ -615,14 +621,12 @@ class CompiledQueryExecutor(StrawberryGraphQLCoreExecutionContext):
         assert field is not None and field.resolve is not None
         node = f.nodes[0]
         info = self.build_resolve_info(field, f.nodes, parent, path)
-        if field.args or node.arguments:
-            args = get_argument_values(field, node, self.variable_values)
-            return (
-                field.resolve(source, info, **args)
-                if f.call is None
-                else f.call(source, info, args)
-            )
-        return field.resolve(source, info) if f.call is None else f.call(source, info, {})
+        args = (
+            get_argument_values(field, node, self.variable_values)
+            if field.args or node.arguments
+            else {}
+        )
+        return field.resolve(source, info, **args) if f.call is None else f.call(source, info, args)
 
     def _plan(self) -> _Completion | None:
         operation = self.operation
